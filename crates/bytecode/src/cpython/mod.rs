@@ -1,0 +1,501 @@
+//! The CPython backend: a pool of persistent worker processes of the target
+//! interpreter.
+//!
+//! Each worker is `python -c <worker.py>`, started on demand up to the
+//! pool's size and kept for the whole run, so interpreter start-up is paid
+//! once per worker rather than once per file. Workers speak a length-framed
+//! protocol on stdin/stdout (see `worker.py`); their stderr is the caller's.
+//!
+//! Failure is contained per file: a worker that dies mid-request, or exceeds
+//! the time limit (a watchdog thread kills it), fails that one request with
+//! a [`BackendError`] and is replaced by a fresh worker on the next request.
+
+mod watchdog;
+
+use std::ffi::{OsStr, OsString};
+use std::io::{self, BufReader, Read, Write};
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::sync::{Condvar, Mutex};
+use std::time::Duration;
+
+use pyc_format::{Magic, PythonVersion};
+
+use crate::{BackendError, CompileError, CompileOutput, CompileRequest, Compiler, Target};
+use watchdog::Watchdog;
+
+/// The worker program, run with `python -c`.
+const WORKER_PY: &str = include_str!("worker.py");
+
+/// How a [`CpythonPool`] runs its workers.
+#[derive(Clone, Debug)]
+pub struct PoolOptions {
+    /// The most workers alive at once (at least 1).
+    pub max_workers: usize,
+    /// How long one request may take before its worker is killed.
+    pub timeout: Duration,
+}
+
+impl Default for PoolOptions {
+    fn default() -> Self {
+        PoolOptions {
+            max_workers: 1,
+            timeout: Duration::from_secs(600),
+        }
+    }
+}
+
+/// Facts about the target interpreter beyond what bytecode needs, which
+/// compileall's behaviour depends on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Environment {
+    /// `sys.path` as `python -m compileall` would see it (the current
+    /// directory first unless `-P`/`PYTHONSAFEPATH`).
+    pub sys_path: Vec<PathBuf>,
+    /// `sys.getrecursionlimit()`: compile_dir's default depth.
+    pub recursion_limit: u32,
+    /// `sys.executable`.
+    pub executable: PathBuf,
+}
+
+/// A pool of CPython worker processes; see the [module docs](self).
+pub struct CpythonPool {
+    python: PathBuf,
+    target: Target,
+    environment: Environment,
+    options: PoolOptions,
+    state: Mutex<PoolState>,
+    worker_freed: Condvar,
+    watchdog: Watchdog,
+}
+
+struct PoolState {
+    idle: Vec<Worker>,
+    live: usize,
+    /// Pids of workers checked out for a request.
+    busy: Vec<u32>,
+    cancelled: bool,
+}
+
+impl CpythonPool {
+    /// Starts the first worker of `python` and learns the target from it.
+    pub fn start(python: &Path, options: PoolOptions) -> Result<Self, BackendError> {
+        let (worker, handshake) = Worker::spawn(python)?;
+        let start_error = |reason: String| BackendError::Start {
+            python: python.to_owned(),
+            reason,
+        };
+        let (target, environment) = handshake.interpret().map_err(start_error)?;
+        let options = PoolOptions {
+            max_workers: options.max_workers.max(1),
+            ..options
+        };
+        Ok(CpythonPool {
+            python: python.to_owned(),
+            target,
+            environment,
+            options,
+            state: Mutex::new(PoolState {
+                idle: vec![worker],
+                live: 1,
+                busy: Vec::new(),
+                cancelled: false,
+            }),
+            worker_freed: Condvar::new(),
+            watchdog: Watchdog::start(),
+        })
+    }
+
+    /// What the interpreter reported about its environment.
+    pub fn environment(&self) -> &Environment {
+        &self.environment
+    }
+
+    /// The interpreter this pool runs.
+    pub fn python(&self) -> &Path {
+        &self.python
+    }
+
+    /// Runs `f` on an idle worker (starting one if the pool has room,
+    /// waiting otherwise). A worker that fails is discarded, not reused.
+    fn with_worker<T>(
+        &self,
+        f: impl FnOnce(&mut Worker) -> Result<T, BackendError>,
+    ) -> Result<T, BackendError> {
+        let mut worker = self.checkout()?;
+        let result = f(&mut worker);
+        let mut state = self.state.lock().unwrap();
+        state.busy.retain(|&pid| pid != worker.pid());
+        match result {
+            Ok(value) if !state.cancelled => {
+                state.idle.push(worker);
+                drop(state);
+                self.worker_freed.notify_one();
+                Ok(value)
+            }
+            result => {
+                state.live -= 1;
+                drop(state);
+                self.worker_freed.notify_one();
+                worker.kill();
+                result
+            }
+        }
+    }
+
+    fn checkout(&self) -> Result<Worker, BackendError> {
+        let mut state = self.state.lock().unwrap();
+        loop {
+            if state.cancelled {
+                return Err(BackendError::Cancelled);
+            }
+            if let Some(worker) = state.idle.pop() {
+                state.busy.push(worker.pid());
+                return Ok(worker);
+            }
+            if state.live < self.options.max_workers {
+                state.live += 1;
+                drop(state);
+                let worker = self.spawn_replacement().inspect_err(|_| {
+                    self.state.lock().unwrap().live -= 1;
+                    self.worker_freed.notify_one();
+                })?;
+                self.state.lock().unwrap().busy.push(worker.pid());
+                return Ok(worker);
+            }
+            state = self.worker_freed.wait(state).unwrap();
+        }
+    }
+
+    /// One request under the time limit.
+    fn timed_request(&self, worker: &mut Worker, parts: &[&[u8]]) -> Result<Vec<u8>, BackendError> {
+        let armed = self.watchdog.arm(worker.pid(), self.options.timeout);
+        let answer = worker.request(parts);
+        let fired = armed.fired();
+        // Disarm before anything may reap the worker, so its pid is never
+        // reused while the watchdog could still kill it.
+        drop(armed);
+        if fired {
+            return Err(BackendError::TimedOut {
+                limit: self.options.timeout,
+            });
+        }
+        answer.map_err(|err| worker.failure(err))
+    }
+
+    fn spawn_replacement(&self) -> Result<Worker, BackendError> {
+        let (worker, handshake) = Worker::spawn(&self.python)?;
+        let magic = handshake.get("magic").unwrap_or_default();
+        if magic != hex(&self.target.magic.0).as_bytes() {
+            return Err(BackendError::Protocol(format!(
+                "a new worker reports magic {}, the pool's target has {}",
+                String::from_utf8_lossy(magic),
+                hex(&self.target.magic.0)
+            )));
+        }
+        Ok(worker)
+    }
+}
+
+impl Compiler for CpythonPool {
+    fn target(&self) -> &Target {
+        &self.target
+    }
+
+    fn compile(&self, request: &CompileRequest<'_>) -> Result<CompileOutput, BackendError> {
+        let levels = u8::try_from(request.optimizations.len())
+            .map_err(|_| BackendError::Protocol("more than 255 optimization levels".into()))?;
+        let filename = request.filename.as_os_str().as_bytes();
+        let mut head = Vec::with_capacity(10 + 4 * usize::from(levels) + filename.len());
+        head.push(b'C');
+        head.push(levels);
+        for level in request.optimizations {
+            head.extend_from_slice(&level.to_le_bytes());
+        }
+        head.extend_from_slice(&u32_len(filename)?.to_le_bytes());
+        head.extend_from_slice(filename);
+        let answer =
+            self.with_worker(|worker| self.timed_request(worker, &[&head, request.source]))?;
+        parse_compile_answer(&answer)
+            .ok_or_else(|| BackendError::Protocol("malformed compile answer".into()))
+    }
+
+    fn cancel(&self) {
+        let mut state = self.state.lock().unwrap();
+        state.cancelled = true;
+        for &pid in &state.busy {
+            // Busy workers are not reaped until their request returns, so
+            // the pid is still theirs.
+            unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) };
+        }
+        let idle = std::mem::take(&mut state.idle);
+        state.live -= idle.len();
+        drop(state);
+        self.worker_freed.notify_all();
+        for worker in idle {
+            worker.kill();
+        }
+    }
+
+    fn repr(&self, name: &OsStr) -> Option<String> {
+        self.ask(b"R", name.as_bytes())
+            .ok()
+            .and_then(|answer| String::from_utf8(answer).ok())
+    }
+}
+
+impl CpythonPool {
+    /// Whether the target's `re.compile(pattern)` accepts `pattern`; the
+    /// error is the last line of the traceback CPython would print (for
+    /// example `re.PatternError: missing ), unterminated subpattern at
+    /// position 0`).
+    pub fn check_regex(&self, pattern: &str) -> Result<Result<(), String>, BackendError> {
+        let answer = self.ask(b"X", pattern.as_bytes())?;
+        Ok(if answer.is_empty() {
+            Ok(())
+        } else {
+            Err(String::from_utf8_lossy(&answer).into_owned())
+        })
+    }
+
+    fn ask(&self, op: &[u8], payload: &[u8]) -> Result<Vec<u8>, BackendError> {
+        self.with_worker(|worker| self.timed_request(worker, &[op, payload]))
+    }
+}
+
+fn u32_len(bytes: &[u8]) -> Result<u32, BackendError> {
+    u32::try_from(bytes.len())
+        .map_err(|_| BackendError::Protocol("request larger than 4 GiB".into()))
+}
+
+/// Splits `u32 len + data` off the front of `bytes`.
+fn take_field<'a>(bytes: &mut &'a [u8]) -> Option<&'a [u8]> {
+    let len = u32::from_le_bytes(bytes.get(..4)?.try_into().ok()?) as usize;
+    let field = bytes.get(4..4 + len)?;
+    *bytes = &bytes[4 + len..];
+    Some(field)
+}
+
+fn parse_compile_answer(mut bytes: &[u8]) -> Option<CompileOutput> {
+    let warnings = take_field(&mut bytes)?.to_vec();
+    let (&count, rest) = bytes.split_first()?;
+    bytes = rest;
+    let mut levels = Vec::with_capacity(usize::from(count));
+    for _ in 0..count {
+        let (&ok, rest) = bytes.split_first()?;
+        bytes = rest;
+        let data = take_field(&mut bytes)?.to_vec();
+        levels.push(if ok == 1 {
+            Ok(data)
+        } else {
+            Err(CompileError { message: data })
+        });
+    }
+    bytes
+        .is_empty()
+        .then_some(CompileOutput { levels, warnings })
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The key/value fields a worker sends when it starts.
+struct Handshake {
+    fields: Vec<(Vec<u8>, Vec<u8>)>,
+}
+
+impl Handshake {
+    fn parse(mut bytes: &[u8]) -> Option<Handshake> {
+        let mut fields = Vec::new();
+        while !bytes.is_empty() {
+            let key = take_field(&mut bytes)?.to_vec();
+            let value = take_field(&mut bytes)?.to_vec();
+            fields.push((key, value));
+        }
+        Some(Handshake { fields })
+    }
+
+    fn get(&self, key: &str) -> Option<&[u8]> {
+        self.fields
+            .iter()
+            .find(|(k, _)| k == key.as_bytes())
+            .map(|(_, v)| v.as_slice())
+    }
+
+    fn text(&self, key: &str) -> Result<&str, String> {
+        let value = self
+            .get(key)
+            .ok_or_else(|| format!("handshake lacks {key}"))?;
+        std::str::from_utf8(value).map_err(|_| format!("handshake field {key} is not UTF-8"))
+    }
+
+    fn path(&self, key: &str) -> Option<PathBuf> {
+        self.get(key)
+            .map(|v| PathBuf::from(OsString::from_vec(v.to_vec())))
+    }
+
+    fn flag(&self, key: &str) -> bool {
+        self.get(key).is_some_and(|v| !v.is_empty())
+    }
+
+    fn interpret(&self) -> Result<(Target, Environment), String> {
+        let mut full_version = self.text("version")?.to_owned();
+        let version = PythonVersion::parse(&full_version).ok_or("unparsable version")?;
+        match self.text("release")? {
+            "final0" => {}
+            prerelease => full_version.push_str(prerelease),
+        }
+        let magic_hex = self.text("magic")?;
+        let magic: Vec<u8> = (0..magic_hex.len())
+            .step_by(2)
+            .filter_map(|i| u8::from_str_radix(magic_hex.get(i..i + 2)?, 16).ok())
+            .collect();
+        let magic = Magic(
+            magic
+                .try_into()
+                .map_err(|_| "magic number is not 4 bytes")?,
+        );
+        let number = |key: &str| -> Result<u64, String> {
+            self.text(key)?
+                .parse()
+                .map_err(|_| format!("handshake field {key} is not a number"))
+        };
+        let target = Target {
+            version,
+            full_version,
+            magic,
+            cache_tag: self
+                .flag("has_cache_tag")
+                .then(|| self.text("cache_tag").map(str::to_owned))
+                .transpose()?,
+            optimize_flag: number("optimize")? as u32,
+            pycache_prefix: if self.flag("has_pycache_prefix") {
+                self.path("pycache_prefix")
+            } else {
+                None
+            },
+        };
+        let environment = Environment {
+            sys_path: self
+                .fields
+                .iter()
+                .filter(|(k, _)| k == b"path")
+                .map(|(_, v)| PathBuf::from(OsString::from_vec(v.clone())))
+                .collect(),
+            recursion_limit: number("recursion_limit")? as u32,
+            executable: self.path("executable").unwrap_or_default(),
+        };
+        Ok((target, environment))
+    }
+}
+
+/// One worker process.
+struct Worker {
+    child: Child,
+    stdin: ChildStdin,
+    stdout: BufReader<ChildStdout>,
+}
+
+impl Worker {
+    fn spawn(python: &Path) -> Result<(Worker, Handshake), BackendError> {
+        let start_error = |reason: String| BackendError::Start {
+            python: python.to_owned(),
+            reason,
+        };
+        let mut child = Command::new(python)
+            .arg("-c")
+            .arg(WORKER_PY)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            // Its own process group: a terminal's Ctrl-C goes to us, and we
+            // decide what happens to the workers.
+            .process_group(0)
+            .spawn()
+            .map_err(|err| start_error(err.to_string()))?;
+        let stdin = child.stdin.take().expect("piped");
+        let stdout = BufReader::with_capacity(1 << 16, child.stdout.take().expect("piped"));
+        let mut worker = Worker {
+            child,
+            stdin,
+            stdout,
+        };
+        let handshake = match worker.read_frame() {
+            Ok(frame) => {
+                Handshake::parse(&frame).ok_or_else(|| start_error("garbled handshake".into()))?
+            }
+            Err(_) => {
+                let status = worker
+                    .child
+                    .wait()
+                    .map_or_else(|e| e.to_string(), |s| s.to_string());
+                return Err(start_error(format!("it exited during start-up ({status})")));
+            }
+        };
+        Ok((worker, handshake))
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Sends one frame made of `parts` and reads the answer frame.
+    fn request(&mut self, parts: &[&[u8]]) -> io::Result<Vec<u8>> {
+        let len: usize = parts.iter().map(|p| p.len()).sum();
+        let len = u32::try_from(len).map_err(|_| io::Error::other("request larger than 4 GiB"))?;
+        self.stdin.write_all(&len.to_le_bytes())?;
+        for part in parts {
+            self.stdin.write_all(part)?;
+        }
+        self.stdin.flush()?;
+        self.read_frame()
+    }
+
+    fn read_frame(&mut self) -> io::Result<Vec<u8>> {
+        let mut len = [0; 4];
+        self.stdout.read_exact(&mut len)?;
+        let mut frame = vec![0; u32::from_le_bytes(len) as usize];
+        self.stdout.read_exact(&mut frame)?;
+        Ok(frame)
+    }
+
+    /// Turns an I/O failure into the reason: usually the worker is gone.
+    fn failure(&mut self, err: io::Error) -> BackendError {
+        match self.child.try_wait() {
+            Ok(Some(status)) => BackendError::WorkerDied {
+                status: status.to_string(),
+            },
+            _ if matches!(
+                err.kind(),
+                io::ErrorKind::UnexpectedEof | io::ErrorKind::BrokenPipe
+            ) =>
+            {
+                // The pipe closed before the exit status arrived.
+                let status = self
+                    .child
+                    .wait()
+                    .map_or_else(|e| e.to_string(), |s| s.to_string());
+                BackendError::WorkerDied { status }
+            }
+            _ => BackendError::Io(err),
+        }
+    }
+
+    fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for CpythonPool {
+    fn drop(&mut self) {
+        // Busy workers belong to threads that outlive nothing: the pool is
+        // only dropped once every request has returned.
+        for worker in std::mem::take(&mut self.state.get_mut().unwrap().idle) {
+            worker.kill();
+        }
+    }
+}

@@ -1,0 +1,175 @@
+//! Turning Python source into marshalled code objects, behind one interface.
+//!
+//! A [`Compiler`] takes source bytes plus the file name to compile into the
+//! code objects, and returns, for each requested optimization level, either
+//! `marshal.dumps(code)` or the error message `py_compile` would report. It
+//! never touches the file system: reading sources, deciding staleness and
+//! writing pycs belong to the caller, which is what lets every backend share
+//! one fast, careful I/O layer.
+//!
+//! Backends:
+//!
+//! - [`cpython::CpythonPool`]: persistent worker processes of a real CPython
+//!   interpreter (any version), fed over pipes. Byte-for-byte what that
+//!   interpreter's `py_compile` produces, because it *is* that interpreter.
+//! - A native backend (no interpreter at all) is planned; it implements the
+//!   same trait and reports its [`Target`] from the `pyc-format` tables.
+//!
+//! ```no_run
+//! use std::path::Path;
+//! use bytecode::{CompileRequest, Compiler, cpython::{CpythonPool, PoolOptions}};
+//!
+//! let pool = CpythonPool::start(Path::new("python3"), PoolOptions::default())?;
+//! let output = pool.compile(&CompileRequest {
+//!     source: b"print('hello')\n",
+//!     filename: Path::new("hello.py"),
+//!     optimizations: &[-1],
+//! })?;
+//! let marshalled = output.levels[0].as_ref().expect("valid source");
+//! let header = pyc_format::PycHeader::timestamp(pool.target().magic, 0, 15);
+//! let pyc = [&header.to_bytes()[..], marshalled].concat();
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+pub mod cpython;
+
+use std::ffi::OsStr;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use pyc_format::{Magic, PythonVersion};
+
+/// The Python the bytecode is for: what goes into pyc headers and paths.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Target {
+    /// The release line.
+    pub version: PythonVersion,
+    /// The exact release, such as `3.14.10`.
+    pub full_version: String,
+    /// `importlib.util.MAGIC_NUMBER`.
+    pub magic: Magic,
+    /// `sys.implementation.cache_tag`.
+    pub cache_tag: Option<String>,
+    /// `sys.flags.optimize`: what optimization level -1 means.
+    pub optimize_flag: u32,
+    /// `sys.pycache_prefix`.
+    pub pycache_prefix: Option<PathBuf>,
+}
+
+/// One source to compile.
+#[derive(Clone, Copy, Debug)]
+pub struct CompileRequest<'a> {
+    /// The source bytes, exactly as read from the file.
+    pub source: &'a [u8],
+    /// The file name compiled into the code objects and used in error
+    /// messages (compileall's `dfile`, else the source path).
+    pub filename: &'a Path,
+    /// Optimization levels, compiled in this order; -1 means the target's
+    /// own level. Compilation stops at the first level that fails.
+    pub optimizations: &'a [i32],
+}
+
+/// A compile error, as `py_compile.PyCompileError.msg` reports it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CompileError {
+    /// The message, encoded as compileall prints it (the target's stdout
+    /// encoding with `backslashreplace`). A `SyntaxError`'s message spans
+    /// lines and ends in a newline.
+    pub message: Vec<u8>,
+}
+
+/// What compiling one source produced.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CompileOutput {
+    /// One entry per requested level, in request order, up to and including
+    /// the first failure: `marshal.dumps(code)` or the error.
+    pub levels: Vec<Result<Vec<u8>, CompileError>>,
+    /// Text the compiler wrote to stderr (`SyntaxWarning`s and the like),
+    /// encoded as the target would write it.
+    pub warnings: Vec<u8>,
+}
+
+/// The backend could not answer: not a property of the source, but of the
+/// machinery (a worker crashed, hung, or could not start).
+#[derive(Debug)]
+pub enum BackendError {
+    /// The interpreter could not be started or did not complete its
+    /// handshake.
+    Start {
+        /// The interpreter path.
+        python: PathBuf,
+        /// What went wrong.
+        reason: String,
+    },
+    /// The worker died while compiling.
+    WorkerDied {
+        /// How it ended, as the OS reported it.
+        status: String,
+    },
+    /// The worker exceeded the time limit and was killed.
+    TimedOut {
+        /// The limit.
+        limit: std::time::Duration,
+    },
+    /// The worker answered something that is not the protocol.
+    Protocol(String),
+    /// Talking to the worker failed.
+    Io(std::io::Error),
+    /// The work was cancelled ([`Compiler::cancel`]).
+    Cancelled,
+}
+
+impl fmt::Display for BackendError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BackendError::Start { python, reason } => {
+                write!(
+                    f,
+                    "cannot use {} as the target Python: {reason}",
+                    python.display()
+                )
+            }
+            BackendError::WorkerDied { status } => write!(f, "the CPython worker died ({status})"),
+            BackendError::TimedOut { limit } => {
+                write!(
+                    f,
+                    "the CPython worker took longer than {} s and was stopped",
+                    limit.as_secs_f64()
+                )
+            }
+            BackendError::Protocol(what) => write!(f, "the CPython worker broke protocol: {what}"),
+            BackendError::Io(err) => write!(f, "talking to the CPython worker failed: {err}"),
+            BackendError::Cancelled => f.write_str("cancelled"),
+        }
+    }
+}
+
+impl std::error::Error for BackendError {}
+
+impl From<std::io::Error> for BackendError {
+    fn from(err: std::io::Error) -> Self {
+        BackendError::Io(err)
+    }
+}
+
+/// A way to compile sources for one [`Target`]. Implementations are shared
+/// between threads; `compile` may be called from many at once.
+pub trait Compiler: Send + Sync {
+    /// The Python this compiler produces bytecode for.
+    fn target(&self) -> &Target;
+
+    /// Compiles one source at each requested optimization level.
+    fn compile(&self, request: &CompileRequest<'_>) -> Result<CompileOutput, BackendError>;
+
+    /// `repr(os.fsdecode(name))` as the target interpreter computes it, when
+    /// the backend can ask one; `None` means "use `pystr::repr`". Only
+    /// non-ASCII text needs this: Unicode versions differ between
+    /// interpreters in which characters are printable.
+    fn repr(&self, _name: &OsStr) -> Option<String> {
+        None
+    }
+
+    /// Stops all work in progress as fast as possible (Ctrl-C): requests
+    /// under way fail, later ones fail at once.
+    fn cancel(&self) {}
+}

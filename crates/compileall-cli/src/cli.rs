@@ -1,0 +1,327 @@
+//! The command line: every flag of `python -m compileall`, with argparse's
+//! meaning and checks, plus the choice of target interpreter and backend.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{ArgAction, Parser, ValueEnum};
+
+use crate::{InvalidationMode, Options, PyRegex, parse_int};
+
+/// Utilities to support installing Python libraries.
+///
+/// Byte-compiles Python source trees into `__pycache__/*.pyc` exactly as
+/// `python -m compileall` does (same files, bytes, output and exit status),
+/// using persistent workers of the target interpreter.
+#[derive(Debug, Parser)]
+#[command(name = "compileall", version = VERSION.as_str(), infer_long_args = true, max_term_width = 100)]
+pub struct Args {
+    /// Don't recurse into subdirectories
+    #[arg(short = 'l', action = ArgAction::SetTrue)]
+    pub no_recursion: bool,
+
+    /// Control the maximum recursion level; if `-l` and `-r` options are
+    /// specified, then `-r` takes precedence
+    #[arg(short = 'r', value_name = "RECURSION", value_parser = python_int, allow_negative_numbers = true)]
+    pub recursion: Option<i64>,
+
+    /// Force rebuild even if timestamps are up to date
+    #[arg(short = 'f')]
+    pub force: bool,
+
+    /// Output only error messages; -qq will suppress the error messages as
+    /// well
+    #[arg(short = 'q', action = ArgAction::Count)]
+    pub quiet: u8,
+
+    /// Use legacy (pre-PEP3147) compiled file locations
+    #[arg(short = 'b')]
+    pub legacy: bool,
+
+    /// Directory to prepend to file paths for use in compile-time tracebacks
+    /// and in runtime tracebacks in cases where the source file is
+    /// unavailable
+    #[arg(short = 'd', value_name = "DESTDIR")]
+    pub ddir: Option<OsString>,
+
+    /// Part of path to left-strip from path to source file - for example
+    /// buildroot. `-d` and `-s` options cannot be specified together
+    #[arg(short = 's', value_name = "STRIPDIR")]
+    pub stripdir: Option<OsString>,
+
+    /// Path to add as prefix to path to source file - for example / to make
+    /// it absolute when some part is removed by `-s` option. `-d` and `-p`
+    /// options cannot be specified together
+    #[arg(short = 'p', value_name = "PREPENDDIR")]
+    pub prependdir: Option<OsString>,
+
+    /// Skip files matching the regular expression (Python `re` syntax); the
+    /// regexp is searched for in the full path of each file considered for
+    /// compilation
+    #[arg(short = 'x', value_name = "REGEXP")]
+    pub rx: Option<String>,
+
+    /// Add all the files and directories listed in FILE to the list
+    /// considered for compilation; if "-", names are read from stdin
+    #[arg(short = 'i', value_name = "FILE")]
+    pub flist: Option<OsString>,
+
+    /// Zero or more file and directory names to compile; if no arguments
+    /// given, defaults to the equivalent of -l sys.path
+    #[arg(value_name = "FILE|DIR")]
+    pub compile_dest: Vec<OsString>,
+
+    /// Run compileall concurrently (0: one worker per CPU)
+    #[arg(short = 'j', long = "workers", default_value = "1", value_parser = python_int, allow_negative_numbers = true)]
+    pub workers: i64,
+
+    /// Set .pyc invalidation mode; defaults to "checked-hash" if the
+    /// SOURCE_DATE_EPOCH environment variable is set, and "timestamp"
+    /// otherwise
+    #[arg(long, value_enum)]
+    pub invalidation_mode: Option<InvalidationModeArg>,
+
+    /// Optimization levels to run compilation with. Default is -1 which uses
+    /// the optimization level of the Python interpreter itself (see -O)
+    #[arg(short = 'o', value_name = "OPT_LEVELS", action = ArgAction::Append, value_parser = python_int, allow_negative_numbers = true)]
+    pub opt_levels: Vec<i64>,
+
+    /// Ignore symlinks pointing outside of the DIR
+    #[arg(short = 'e', value_name = "DIR")]
+    pub limit_sl_dest: Option<OsString>,
+
+    /// Hardlink duplicated pyc files
+    #[arg(long)]
+    pub hardlink_dupes: bool,
+
+    /// The Python interpreter to compile for [default: $VIRTUAL_ENV's
+    /// python, else python3 on PATH]
+    #[arg(long, value_name = "PATH", help_heading = "Target")]
+    pub python: Option<PathBuf>,
+
+    /// How to compile: `cpython` runs workers of the target interpreter
+    #[arg(long, value_enum, default_value_t = Backend::Auto, help_heading = "Target")]
+    pub backend: Backend,
+
+    /// Seconds one file may take to compile before its worker is stopped
+    /// and the file reported as failed
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        default_value_t = 600.0,
+        help_heading = "Target"
+    )]
+    pub worker_timeout: f64,
+}
+
+static VERSION: std::sync::LazyLock<String> = std::sync::LazyLock::new(version_text);
+
+fn version_text() -> String {
+    let lines: Vec<String> = pyc_format::KNOWN_VERSIONS
+        .iter()
+        .filter(|info| info.cache_tag.is_some())
+        .map(|info| info.version.to_string())
+        .collect();
+    format!(
+        "{}\ntargets: any CPython interpreter (tested against 3.11, 3.13, 3.14, 3.15); pyc formats known for {}",
+        env!("CARGO_PKG_VERSION"),
+        lines.join(", ")
+    )
+}
+
+/// `--invalidation-mode` values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum InvalidationModeArg {
+    /// Hash-based, checked on import.
+    CheckedHash,
+    /// Timestamp-based.
+    Timestamp,
+    /// Hash-based, not checked on import.
+    UncheckedHash,
+}
+
+impl From<InvalidationModeArg> for InvalidationMode {
+    fn from(arg: InvalidationModeArg) -> Self {
+        match arg {
+            InvalidationModeArg::CheckedHash => InvalidationMode::CheckedHash,
+            InvalidationModeArg::Timestamp => InvalidationMode::Timestamp,
+            InvalidationModeArg::UncheckedHash => InvalidationMode::UncheckedHash,
+        }
+    }
+}
+
+/// `--backend` values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Backend {
+    /// The best available backend (today: cpython).
+    Auto,
+    /// Persistent workers of the target CPython interpreter.
+    Cpython,
+    /// Compile without an interpreter (not available yet).
+    Native,
+}
+
+fn python_int(text: &str) -> Result<i64, String> {
+    parse_int(text).ok_or_else(|| format!("invalid int value: {}", pystr::repr(text.as_bytes())))
+}
+
+/// A command line that argparse would accept.
+#[derive(Debug)]
+pub struct Invocation {
+    /// What `compile_dir`/`compile_file` get.
+    pub options: Options,
+    /// The `FILE|DIR` arguments (those from `-i` are added later).
+    pub dests: Vec<PathBuf>,
+    /// `-i FILE`.
+    pub flist: Option<OsString>,
+    /// `--python`.
+    pub python: Option<PathBuf>,
+    /// `--backend`.
+    pub backend: Backend,
+    /// `--worker-timeout`.
+    pub worker_timeout: Duration,
+}
+
+/// Why a command line is refused.
+#[derive(Debug)]
+pub enum UsageError {
+    /// argparse's `parser.error(...)`: usage message, exit status 2.
+    Usage(String),
+    /// `re.compile(-x)` raised: CPython prints a traceback, exit status 1.
+    Pattern(crate::PatternError),
+}
+
+impl Args {
+    /// Applies compileall's `main()` checks, in its order.
+    pub fn into_invocation(self) -> Result<Invocation, UsageError> {
+        let rx = match &self.rx {
+            // `if args.rx:` skips the empty pattern.
+            Some(pattern) if !pattern.is_empty() => {
+                Some(PyRegex::new(pattern).map_err(UsageError::Pattern)?)
+            }
+            _ => None,
+        };
+        let limit_sl_dest = self
+            .limit_sl_dest
+            .filter(|d| !d.is_empty())
+            .map(PathBuf::from);
+        let maxlevels = self.recursion.or(self.no_recursion.then_some(0));
+        let opt_levels = if self.opt_levels.is_empty() {
+            vec![-1]
+        } else {
+            self.opt_levels
+        };
+        if opt_levels.len() == 1 && self.hardlink_dupes {
+            return Err(UsageError::Usage(
+                "Hardlinking of duplicated bytecode makes sense only for more than one optimization level.".into(),
+            ));
+        }
+        if self.ddir.is_some() && (self.stripdir.is_some() || self.prependdir.is_some()) {
+            return Err(UsageError::Usage(
+                "-d cannot be used in combination with -s or -p".into(),
+            ));
+        }
+        let optimize = opt_levels
+            .iter()
+            .map(|&level| i32::try_from(level))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|_| {
+                UsageError::Usage("argument -o: optimization level out of range".into())
+            })?;
+        if !self.worker_timeout.is_finite() || self.worker_timeout <= 0.0 {
+            return Err(UsageError::Usage(
+                "argument --worker-timeout: must be a positive number of seconds".into(),
+            ));
+        }
+        Ok(Invocation {
+            options: Options {
+                maxlevels,
+                ddir: self.ddir.map(PathBuf::from),
+                force: self.force,
+                rx,
+                quiet: self.quiet,
+                legacy: self.legacy,
+                optimize,
+                workers: self.workers,
+                invalidation_mode: self.invalidation_mode.map(Into::into),
+                stripdir: self.stripdir.map(PathBuf::from),
+                prependdir: self.prependdir.map(PathBuf::from),
+                limit_sl_dest,
+                hardlink_dupes: self.hardlink_dupes,
+            },
+            dests: self.compile_dest.into_iter().map(PathBuf::from).collect(),
+            flist: self.flist,
+            python: self.python,
+            backend: self.backend,
+            worker_timeout: Duration::from_secs_f64(self.worker_timeout),
+        })
+    }
+}
+
+/// Reads `-i FILE` (or stdin for `-`) as compileall does: one name per
+/// line, stripped of surrounding whitespace. A file is read as UTF-8 text
+/// with universal newlines; stdin splits on `\n` only.
+pub fn read_file_list(flist: &OsString) -> Result<Vec<PathBuf>, FileListError> {
+    use std::io::Read;
+    let (bytes, universal) = if flist == "-" {
+        let mut bytes = Vec::new();
+        std::io::stdin()
+            .read_to_end(&mut bytes)
+            .map_err(|_| FileListError::Unreadable)?;
+        (bytes, false)
+    } else {
+        let bytes = std::fs::read(flist).map_err(|_| FileListError::Unreadable)?;
+        if let Err(err) = std::str::from_utf8(&bytes) {
+            return Err(FileListError::NotUtf8(unicode_decode_error(&bytes, &err)));
+        }
+        (bytes, true)
+    };
+    let mut names = Vec::new();
+    let mut rest = &bytes[..];
+    while !rest.is_empty() {
+        let end = rest
+            .iter()
+            .position(|&b| b == b'\n' || (universal && b == b'\r'))
+            .unwrap_or(rest.len());
+        let line = &rest[..end];
+        let mut next = end + 1;
+        if universal && rest.get(end) == Some(&b'\r') && rest.get(end + 1) == Some(&b'\n') {
+            next += 1;
+        }
+        rest = rest.get(next..).unwrap_or_default();
+        use std::os::unix::ffi::OsStrExt;
+        names.push(PathBuf::from(std::ffi::OsStr::from_bytes(pystr::strip(
+            line,
+        ))));
+    }
+    Ok(names)
+}
+
+/// Why `-i FILE` could not be read.
+#[derive(Debug, PartialEq, Eq)]
+pub enum FileListError {
+    /// An `OSError`: compileall prints "Error reading file list" and exits 1.
+    Unreadable,
+    /// Not UTF-8: CPython dies with this `UnicodeDecodeError` message.
+    NotUtf8(String),
+}
+
+/// `str(UnicodeDecodeError)` for the first bad sequence in `bytes`.
+fn unicode_decode_error(bytes: &[u8], err: &std::str::Utf8Error) -> String {
+    let start = err.valid_up_to();
+    let first = bytes[start];
+    let (end, reason) = match err.error_len() {
+        None => (bytes.len(), "unexpected end of data"),
+        Some(_) if matches!(first, 0x80..=0xC1 | 0xF5..=0xFF) => (start + 1, "invalid start byte"),
+        Some(len) => (start + len, "invalid continuation byte"),
+    };
+    if end - start == 1 {
+        format!("'utf-8' codec can't decode byte 0x{first:02x} in position {start}: {reason}")
+    } else {
+        format!(
+            "'utf-8' codec can't decode bytes in position {start}-{}: {reason}",
+            end - 1
+        )
+    }
+}

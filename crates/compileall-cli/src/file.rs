@@ -1,0 +1,467 @@
+//! `compileall.compile_file` and the `py_compile.compile` calls it makes,
+//! split in two halves:
+//!
+//! - [`prepare`]: everything that only reads the file system (dfile, `-x`,
+//!   `-e`, bytecode paths, the up-to-date check). Runs in parallel while the
+//!   tree is walked.
+//! - [`execute`]: reading the source, compiling it through the backend and
+//!   writing the pycs, for the files `prepare` found stale.
+//!
+//! Each half returns the output CPython would print at that point, so the
+//! engine can replay both in CPython's order.
+
+use std::ffi::OsString;
+use std::fs::{File, Metadata};
+use std::io::{self, Read};
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+
+use bytecode::CompileRequest;
+use pyc_format::PycHeader;
+use pycache_paths::Optimization;
+use pycache_paths::compileall::{self as rules, DestinationRewrite};
+
+use crate::engine::Context;
+use crate::output::Chunk;
+use crate::pyerror::PyException;
+use crate::{InvalidationMode, Rewrite};
+
+/// What `prepare` decided for one source.
+pub(crate) struct Prepared {
+    /// The source path as compileall names it.
+    pub fullname: PathBuf,
+    /// The `-d`/`-s`/`-p` settings it was prepared with (kept to prepare it
+    /// again when an earlier step rewrote its pycs).
+    pub rewrite: Rewrite,
+    /// Output printed while deciding (the stripdir warning).
+    pub chunks: Vec<Chunk>,
+    /// The decision.
+    pub decision: Decision,
+    /// Device and inode of the source, to notice the same file reached twice.
+    pub identity: Option<(u64, u64)>,
+}
+
+pub(crate) enum Decision {
+    /// Nothing to do: skipped by `-x`/`-e`, not a `.py` file, not a file, or
+    /// up to date.
+    Skip,
+    /// Stale or missing pycs.
+    Compile(Plan),
+    /// compileall raises here (a traceback in CPython); the run stops.
+    Raise(PyException),
+}
+
+pub(crate) struct Plan {
+    /// The name compiled into the code objects, if not the source path.
+    dfile: Option<PathBuf>,
+    /// One bytecode path per optimization level, in compile order.
+    cfiles: Vec<(i32, PathBuf)>,
+}
+
+/// The result of [`execute`].
+#[derive(Clone)]
+pub(crate) struct Executed {
+    pub chunks: Vec<Chunk>,
+    pub success: bool,
+}
+
+/// The first half of `compile_file(fullname, ...)`. `meta` is the
+/// `stat()` of `fullname` when the caller already has it.
+pub(crate) fn prepare(
+    ctx: &Context<'_>,
+    fullname: PathBuf,
+    rewrite: &Rewrite,
+    meta: Option<Metadata>,
+) -> Prepared {
+    let mut prepared = Prepared {
+        fullname,
+        rewrite: rewrite.clone(),
+        chunks: Vec::new(),
+        decision: Decision::Skip,
+        identity: None,
+    };
+    prepared.decision = decide(ctx, &mut prepared, meta);
+    prepared
+}
+
+fn decide(ctx: &Context<'_>, prepared: &mut Prepared, meta: Option<Metadata>) -> Decision {
+    let opts = ctx.options;
+    let fullname = prepared.fullname.as_path();
+    let rewrite = &prepared.rewrite;
+    let destination = DestinationRewrite {
+        ddir: rewrite.ddir.as_deref(),
+        stripdir: rewrite.stripdir.as_deref(),
+        prependdir: rewrite.prependdir.as_deref(),
+    };
+    let dfile = match rules::dfile(fullname, &destination, ctx.target.version) {
+        Ok(dfile) => dfile,
+        Err(err) => return Decision::Raise(PyException::new("TypeError", err.to_string())),
+    };
+    if dfile.stripdir_not_prefix && opts.quiet < 2 {
+        let stripdir = destination.stripdir.expect("set when the flag is");
+        prepared.chunks.push(Chunk::line(format!(
+            "The stripdir path {} is not a valid prefix for source path {}; ignoring",
+            ctx.repr(stripdir),
+            ctx.repr(fullname)
+        )));
+    }
+    if opts.hardlink_dupes && ctx.levels.len() < 2 {
+        return Decision::Raise(PyException::new(
+            "ValueError",
+            "Hardlinking of duplicated bytecode makes sense only for more than one optimization level",
+        ));
+    }
+    if let Some(rx) = &opts.rx
+        && rx.search(fullname.as_os_str().as_bytes())
+    {
+        return Decision::Skip;
+    }
+    if let Some(limit) = &opts.limit_sl_dest {
+        match rules::symlink_leaves(fullname, limit, &ctx.cwd, ctx.target.version) {
+            Ok(true) => return Decision::Skip,
+            Ok(false) => {}
+            Err(rules::ResolveError::SymlinkLoop(path)) => {
+                return Decision::Raise(PyException::new(
+                    "RuntimeError",
+                    format!("Symlink loop from {}", ctx.repr(&path)),
+                ));
+            }
+            Err(rules::ResolveError::Io(err)) => {
+                return Decision::Raise(PyException::os_error(&err, None, None, &|p| ctx.repr(p)));
+            }
+        }
+    }
+    let meta = match meta {
+        Some(meta) => meta,
+        None => match std::fs::metadata(fullname) {
+            Ok(meta) => meta,
+            Err(_) => return Decision::Skip,
+        },
+    };
+    if !meta.is_file() {
+        return Decision::Skip;
+    }
+    prepared.identity = Some((meta.dev(), meta.ino()));
+    let mut cfiles = Vec::with_capacity(ctx.levels.len());
+    for &level in &ctx.levels {
+        let cfile = if opts.legacy {
+            pycache_paths::legacy_cache_path(fullname)
+        } else {
+            let optimization = match level {
+                ..0 => Optimization::Interpreter,
+                0 => Optimization::Text("".as_ref()),
+                _ => Optimization::Level(level as u64),
+            };
+            match ctx
+                .layout
+                .cache_from_source(fullname, optimization, &ctx.cwd)
+            {
+                Ok(cfile) => cfile,
+                Err(err) => {
+                    return Decision::Raise(PyException::new(err.exception_type(), err.to_string()));
+                }
+            }
+        };
+        cfiles.push((level, cfile));
+    }
+    if !fullname.as_os_str().as_bytes().ends_with(b".py") {
+        return Decision::Skip;
+    }
+    if !opts.force && up_to_date(ctx, &meta, &cfiles) {
+        return Decision::Skip;
+    }
+    Decision::Compile(Plan {
+        dfile: dfile.path.filter(|d| !d.as_os_str().is_empty()),
+        cfiles,
+    })
+}
+
+/// `int(st.st_mtime)`: CPython builds the float from seconds plus
+/// nanoseconds, and the rounding of that sum can carry into the seconds.
+pub(crate) fn python_mtime(meta: &Metadata) -> i64 {
+    (meta.mtime() as f64 + meta.mtime_nsec() as f64 * 1e-9) as i64
+}
+
+/// compileall's check: every pyc starts with magic, zero flags and the
+/// source's mtime. (Hash-based pycs never pass it.)
+fn up_to_date(ctx: &Context<'_>, meta: &Metadata, cfiles: &[(i32, PathBuf)]) -> bool {
+    let mut expect = [0u8; 12];
+    expect[..4].copy_from_slice(&ctx.target.magic.0);
+    expect[8..].copy_from_slice(&(python_mtime(meta) as u32).to_le_bytes());
+    cfiles
+        .iter()
+        .all(|(_, cfile)| read_prefix(cfile, 12).is_ok_and(|actual| actual == expect))
+}
+
+/// Up to `len` bytes from the start of `path`. Non-blocking, so that a
+/// FIFO in a pyc's place reads as empty instead of hanging the run.
+fn read_prefix(path: &Path, len: usize) -> io::Result<Vec<u8>> {
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)?;
+    let mut buf = Vec::with_capacity(len);
+    file.take(len as u64).read_to_end(&mut buf)?;
+    Ok(buf)
+}
+
+/// The second half of `compile_file`: print `Compiling`, then one
+/// `py_compile.compile(fullname, cfile, dfile, doraise=True, optimize=level)`
+/// per level, hard-linking duplicates with `--hardlink-dupes`.
+pub(crate) fn execute(ctx: &Context<'_>, prepared: &Prepared) -> Executed {
+    let Decision::Compile(plan) = &prepared.decision else {
+        return Executed {
+            chunks: Vec::new(),
+            success: true,
+        };
+    };
+    let fullname = &prepared.fullname;
+    let mut run = Execution {
+        ctx,
+        fullname,
+        chunks: Vec::new(),
+        success: true,
+    };
+    if ctx.options.quiet == 0 {
+        run.chunks
+            .push(Chunk::line(format!("Compiling {}...", ctx.repr(fullname))));
+    }
+    if let Err(err) = run.compile_levels(plan) {
+        run.fail(err);
+    }
+    Executed {
+        chunks: run.chunks,
+        success: run.success,
+    }
+}
+
+struct Execution<'a, 'c> {
+    ctx: &'a Context<'c>,
+    fullname: &'a Path,
+    chunks: Vec<Chunk>,
+    success: bool,
+}
+
+/// Why a `py_compile.compile` call stopped.
+enum Failure {
+    /// `PyCompileError`: printed as its message.
+    Compile(Vec<u8>),
+    /// Another exception compile_file catches (`OSError` and friends).
+    Exception(PyException),
+    /// The backend failed (a worker died or hung).
+    Backend(String),
+    /// Ctrl-C arrived; nothing more is written.
+    Interrupted,
+}
+
+impl Execution<'_, '_> {
+    fn compile_levels(&mut self, plan: &Plan) -> Result<(), Failure> {
+        let ctx = self.ctx;
+        let refused = plan
+            .cfiles
+            .iter()
+            .position(|(_, cfile)| refused_cfile(cfile).is_some());
+        let usable = &plan.cfiles[..refused.unwrap_or(plan.cfiles.len())];
+        if !usable.is_empty() {
+            let (source, meta) = read_source(self.fullname)
+                .map_err(|err| self.os_error(&err, Some(self.fullname), None))?;
+            let filename = plan.dfile.as_deref().unwrap_or(self.fullname);
+            let levels: Vec<i32> = usable.iter().map(|(level, _)| *level).collect();
+            let output = ctx
+                .compiler
+                .compile(&CompileRequest {
+                    source: &source,
+                    filename,
+                    optimizations: &levels,
+                })
+                .map_err(|err| Failure::Backend(err.to_string()))?;
+            if !output.warnings.is_empty() {
+                self.chunks.push(Chunk::stderr(output.warnings));
+            }
+            let mut previous: Option<(&Path, Vec<u8>)> = None;
+            for ((_, cfile), level) in usable.iter().zip(output.levels) {
+                let marshalled = level.map_err(|err| Failure::Compile(err.message))?;
+                let pyc = self.pyc_bytes(&source, &meta, &marshalled);
+                self.write(cfile, &pyc, &meta)?;
+                if ctx.options.hardlink_dupes
+                    && let Some((previous_cfile, previous_pyc)) = &previous
+                {
+                    self.link_duplicate(previous_cfile, previous_pyc, cfile, &pyc)?;
+                }
+                previous = Some((cfile, pyc));
+            }
+        }
+        if let Some(index) = refused {
+            let cfile = &plan.cfiles[index].1;
+            let message = refused_cfile(cfile).unwrap_or_else(|| non_regular_message(cfile));
+            return Err(Failure::Exception(PyException::new(
+                "FileExistsError",
+                message,
+            )));
+        }
+        Ok(())
+    }
+
+    fn pyc_bytes(&self, source: &[u8], meta: &Metadata, marshalled: &[u8]) -> Vec<u8> {
+        let magic = self.ctx.target.magic;
+        let header = match self.ctx.invalidation {
+            InvalidationMode::Timestamp => {
+                PycHeader::timestamp(magic, python_mtime(meta), meta.size())
+            }
+            InvalidationMode::CheckedHash => {
+                PycHeader::hash(magic, pyc_format::source_hash(magic, source), true)
+            }
+            InvalidationMode::UncheckedHash => {
+                PycHeader::hash(magic, pyc_format::source_hash(magic, source), false)
+            }
+        };
+        let mut pyc = Vec::with_capacity(16 + marshalled.len());
+        pyc.extend_from_slice(&header.to_bytes());
+        pyc.extend_from_slice(marshalled);
+        pyc
+    }
+
+    /// `os.makedirs(dirname(cfile))` then `_write_atomic(cfile, pyc, mode)`.
+    fn write(&self, cfile: &Path, pyc: &[u8], meta: &Metadata) -> Result<(), Failure> {
+        if self.ctx.interrupted.load(Ordering::SeqCst) {
+            return Err(Failure::Interrupted);
+        }
+        if let Some(dir) = parent(cfile) {
+            makedirs(dir).map_err(|(err, path)| self.os_error(&err, Some(&path), None))?;
+        }
+        // `_calc_mode`: the source's mode, made writable by the owner.
+        let mode = meta.mode() | 0o200;
+        atomic_file::write(cfile, pyc, mode).map_err(|err| match err.operation {
+            atomic_file::Operation::Write => self.os_error(&err.source, None, None),
+            _ => self.os_error(&err.source, Some(&err.path), err.path2.as_deref()),
+        })
+    }
+
+    /// compileall's `--hardlink-dupes` step after writing `cfile`.
+    fn link_duplicate(
+        &self,
+        previous: &Path,
+        previous_pyc: &[u8],
+        cfile: &Path,
+        pyc: &[u8],
+    ) -> Result<(), Failure> {
+        if previous_pyc != pyc {
+            return Ok(());
+        }
+        if previous == cfile {
+            // Two levels share one path (`-b`, or -1 next to the
+            // interpreter's own level): CPython unlinks the file, then fails
+            // to link it to itself.
+            std::fs::remove_file(cfile).map_err(|err| self.os_error(&err, Some(cfile), None))?;
+            let gone = io::Error::from_raw_os_error(libc::ENOENT);
+            return Err(self.os_error(&gone, Some(previous), Some(cfile)));
+        }
+        dedup::link(previous, cfile)
+            .map_err(|err| self.os_error(&err.source, Some(&err.path), err.path2.as_deref()))
+    }
+
+    fn os_error(
+        &self,
+        err: &io::Error,
+        filename: Option<&Path>,
+        filename2: Option<&Path>,
+    ) -> Failure {
+        Failure::Exception(PyException::os_error(err, filename, filename2, &|p| {
+            self.ctx.repr(p)
+        }))
+    }
+
+    /// compile_file's `except` clauses: mark failure and print per `-q`.
+    fn fail(&mut self, failure: Failure) {
+        self.success = false;
+        let quiet = self.ctx.options.quiet;
+        let message = match failure {
+            Failure::Interrupted => return,
+            Failure::Compile(message) => message,
+            Failure::Exception(exc) => exc.line(),
+            Failure::Backend(reason) => {
+                format!("Error compiling {}: {reason}", self.ctx.repr(self.fullname)).into_bytes()
+            }
+        };
+        if quiet >= 2 {
+            return;
+        }
+        let mut text = Vec::with_capacity(message.len() + 40);
+        if quiet == 1 {
+            text.extend_from_slice(
+                format!("*** Error compiling {}...\n", self.ctx.repr(self.fullname)).as_bytes(),
+            );
+        } else {
+            text.extend_from_slice(b"*** ");
+        }
+        text.extend_from_slice(&message);
+        self.chunks.push(Chunk::line(text));
+    }
+}
+
+/// py_compile's refusal to replace a symlink or a non-regular file.
+fn refused_cfile(cfile: &Path) -> Option<Vec<u8>> {
+    let lmeta = std::fs::symlink_metadata(cfile).ok()?;
+    if lmeta.file_type().is_symlink() {
+        let mut message = cfile.as_os_str().as_bytes().to_vec();
+        message.extend_from_slice(
+            b" is a symlink and will be changed into a regular file if import writes a byte-compiled file to it",
+        );
+        return Some(message);
+    }
+    (!lmeta.is_file()).then(|| non_regular_message(cfile))
+}
+
+fn non_regular_message(cfile: &Path) -> Vec<u8> {
+    let mut message = cfile.as_os_str().as_bytes().to_vec();
+    message.extend_from_slice(
+        b" is a non-regular file and will be changed into a regular one if import writes a byte-compiled file to it",
+    );
+    message
+}
+
+/// `loader.get_data(file)`, plus the `stat` py_compile takes afterwards.
+fn read_source(path: &Path) -> io::Result<(Vec<u8>, Metadata)> {
+    let mut file = File::open(path)?;
+    let meta = file.metadata()?;
+    let mut source = Vec::with_capacity(meta.len() as usize);
+    file.read_to_end(&mut source)?;
+    Ok((source, meta))
+}
+
+/// `os.path.dirname(path)`, `None` when empty.
+fn parent(path: &Path) -> Option<&Path> {
+    let bytes = path.as_os_str().as_bytes();
+    let i = bytes.iter().rposition(|&b| b == b'/')?;
+    // dirname keeps a root slash and strips other trailing slashes.
+    let head = &bytes[..i + 1];
+    let trimmed = match head.iter().rposition(|&b| b != b'/') {
+        Some(j) => &head[..j + 1],
+        None => head,
+    };
+    (!trimmed.is_empty()).then(|| Path::new(std::ffi::OsStr::from_bytes(trimmed)))
+}
+
+/// `os.makedirs(name)` as py_compile calls it (an existing leaf is not an
+/// error); the error names the directory whose creation failed.
+fn makedirs(name: &Path) -> Result<(), (io::Error, PathBuf)> {
+    match std::fs::create_dir(name) {
+        Ok(()) => return Ok(()),
+        Err(err) if err.kind() == io::ErrorKind::AlreadyExists => return Ok(()),
+        Err(err) if err.kind() != io::ErrorKind::NotFound => return Err((err, name.to_owned())),
+        Err(_) => {}
+    }
+    // A parent is missing: create it (an existing one is fine), then retry.
+    let bytes = name.as_os_str().as_bytes();
+    let trimmed = &bytes[..bytes.iter().rposition(|&b| b != b'/').map_or(0, |i| i + 1)];
+    if let Some(head) = parent(Path::new(std::ffi::OsStr::from_bytes(trimmed))) {
+        makedirs(head)?;
+    }
+    match std::fs::create_dir(name) {
+        Ok(()) => Ok(()),
+        Err(err) if err.kind() == io::ErrorKind::AlreadyExists => Ok(()),
+        Err(err) => Err((err, PathBuf::from(OsString::from_vec(bytes.to_vec())))),
+    }
+}

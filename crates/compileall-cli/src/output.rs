@@ -1,0 +1,73 @@
+//! Where the run's messages go, in the order CPython prints them.
+
+/// Which stream a piece of output belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stream {
+    /// Progress and error lines (`print()` in compileall.py).
+    Stdout,
+    /// Compiler warnings and fatal errors.
+    Stderr,
+}
+
+/// A piece of output: bytes for one stream.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Chunk {
+    /// The stream.
+    pub stream: Stream,
+    /// The bytes, newlines included.
+    pub bytes: Vec<u8>,
+}
+
+impl Chunk {
+    /// A line for stdout; the newline is added.
+    pub fn line(text: impl Into<Vec<u8>>) -> Chunk {
+        let mut bytes = text.into();
+        bytes.push(b'\n');
+        Chunk {
+            stream: Stream::Stdout,
+            bytes,
+        }
+    }
+
+    /// Bytes for stderr, as they are.
+    pub fn stderr(bytes: impl Into<Vec<u8>>) -> Chunk {
+        Chunk {
+            stream: Stream::Stderr,
+            bytes: bytes.into(),
+        }
+    }
+}
+
+/// Receives the run's output in order, and its progress.
+pub trait Sink {
+    /// One piece of output.
+    fn write(&mut self, chunk: &Chunk);
+
+    /// `done` of `total` sources have been compiled; `total` grows as
+    /// directories are discovered.
+    fn progress(&mut self, _done: u64, _total: u64) {}
+}
+
+/// A sink that keeps everything, for callers that want the text.
+#[derive(Clone, Debug, Default)]
+pub struct Captured {
+    /// Every chunk, in order.
+    pub chunks: Vec<Chunk>,
+}
+
+impl Captured {
+    /// The concatenated bytes of one stream.
+    pub fn stream(&self, stream: Stream) -> Vec<u8> {
+        self.chunks
+            .iter()
+            .filter(|c| c.stream == stream)
+            .flat_map(|c| c.bytes.iter().copied())
+            .collect()
+    }
+}
+
+impl Sink for Captured {
+    fn write(&mut self, chunk: &Chunk) {
+        self.chunks.push(chunk.clone());
+    }
+}

@@ -1,0 +1,227 @@
+//! `-x REGEXP`: Python `re` patterns, searched with `fancy-regex`.
+//!
+//! fancy-regex already speaks most of Python's dialect (lookarounds,
+//! backreferences, `(?P<name>...)`, `(?P=name)`, atomic groups, Unicode
+//! classes). What differs is rewritten before compiling:
+//!
+//! | Python | meaning | rewritten to |
+//! |---|---|---|
+//! | `$` (no `(?m)`) | end, or before a final newline | `(?=\n?\z)` |
+//! | `\Z` | end of string | `\z` |
+//! | `{` not starting a valid repeat, lone `}` | literal brace | `\{`, `\}` |
+//! | `{,n}` | repeat 0 to n | `{0,n}` |
+//! | `[` `&&` `--` `~~` inside a class | literals | escaped |
+//! | `\b` inside a class | backspace | `\x08` |
+//! | `\0`, `\012` | octal escape | `\x{...}` |
+//! | `(?#...)` | comment | removed |
+//!
+//! File names that are not valid UTF-8 are matched with each undecodable
+//! byte replaced by U+FFFD (Python sees a lone surrogate there, which only a
+//! pattern naming that surrogate could tell apart).
+
+use std::fmt;
+
+/// A compiled `-x` pattern.
+#[derive(Clone, Debug)]
+pub struct PyRegex {
+    pattern: String,
+    regex: fancy_regex::Regex,
+}
+
+/// A pattern that does not compile.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PatternError {
+    /// The pattern as given.
+    pub pattern: String,
+    /// Why it does not compile.
+    pub reason: String,
+}
+
+impl fmt::Display for PatternError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "invalid regular expression {:?}: {}",
+            self.pattern, self.reason
+        )
+    }
+}
+
+impl std::error::Error for PatternError {}
+
+impl PyRegex {
+    /// Compiles a Python `re` pattern.
+    ///
+    /// ```
+    /// use compileall_cli::PyRegex;
+    /// let rx = PyRegex::new(r"test_.*\.py$").unwrap();
+    /// assert!(rx.search(b"pkg/test_x.py"));
+    /// assert!(rx.search(b"pkg/test_x.py\n")); // Python's `$` allows a final newline
+    /// assert!(!rx.search(b"pkg/x.py"));
+    /// ```
+    pub fn new(pattern: &str) -> Result<Self, PatternError> {
+        let error = |reason: String| PatternError {
+            pattern: pattern.to_owned(),
+            reason,
+        };
+        let translated = translate(pattern).map_err(error)?;
+        let regex = fancy_regex::Regex::new(&translated).map_err(|e| error(e.to_string()))?;
+        Ok(PyRegex {
+            pattern: pattern.to_owned(),
+            regex,
+        })
+    }
+
+    /// The pattern as given.
+    pub fn as_str(&self) -> &str {
+        &self.pattern
+    }
+
+    /// `rx.search(os.fsdecode(path)) is not None`.
+    pub fn search(&self, path: &[u8]) -> bool {
+        let text = String::from_utf8_lossy(path);
+        // A pattern so pathological that the backtracking limit trips
+        // matches nothing rather than aborting the run.
+        self.regex.is_match(text.as_ref()).unwrap_or(false)
+    }
+}
+
+/// Rewrites a Python pattern into fancy-regex syntax (see the module docs).
+fn translate(pattern: &str) -> Result<String, String> {
+    let chars: Vec<char> = pattern.chars().collect();
+    let multiline = leading_flags(&chars).contains('m');
+    let mut out = String::with_capacity(pattern.len() + 8);
+    let mut i = 0;
+    let mut in_class = false;
+    // Position right after a class's opening `[` or `[^`.
+    let mut class_start = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if c == '\\' {
+            let Some(&next) = chars.get(i + 1) else {
+                return Err("bad escape (end of pattern)".into());
+            };
+            i += 2;
+            match next {
+                'Z' if !in_class => out.push_str(r"\z"),
+                'b' if in_class => out.push_str(r"\x08"),
+                '0'..='7' if next == '0' || in_class => {
+                    let mut value = next.to_digit(8).unwrap();
+                    let mut taken = 0;
+                    while taken < 2 && i < chars.len() && chars[i].is_digit(8) {
+                        value = value * 8 + chars[i].to_digit(8).unwrap();
+                        i += 1;
+                        taken += 1;
+                    }
+                    out.push_str(&format!(r"\x{{{value:x}}}"));
+                }
+                _ => {
+                    out.push('\\');
+                    out.push(next);
+                }
+            }
+            continue;
+        }
+        if in_class {
+            match c {
+                ']' if i != class_start => {
+                    in_class = false;
+                    out.push(']');
+                }
+                ']' => out.push_str(r"\]"),
+                '[' => out.push_str(r"\["),
+                '&' | '-' | '~' if chars.get(i + 1) == Some(&c) => {
+                    out.push(c);
+                    out.push('\\');
+                    out.push(c);
+                    i += 2;
+                    continue;
+                }
+                _ => out.push(c),
+            }
+            i += 1;
+            continue;
+        }
+        match c {
+            '[' => {
+                in_class = true;
+                out.push('[');
+                i += 1;
+                if chars.get(i) == Some(&'^') {
+                    out.push('^');
+                    i += 1;
+                }
+                class_start = i;
+                continue;
+            }
+            '$' if !multiline => out.push_str(r"(?=\n?\z)"),
+            '(' if chars.get(i + 1) == Some(&'?') && chars.get(i + 2) == Some(&'#') => {
+                let end = chars[i..]
+                    .iter()
+                    .position(|&c| c == ')')
+                    .ok_or("missing ), unterminated comment")?;
+                i += end + 1;
+                continue;
+            }
+            '{' => match repeat_bounds(&chars[i..]) {
+                Some((text, len)) => {
+                    out.push_str(&text);
+                    i += len;
+                    continue;
+                }
+                None => out.push_str(r"\{"),
+            },
+            '}' => out.push_str(r"\}"),
+            _ => out.push(c),
+        }
+        i += 1;
+    }
+    if in_class {
+        return Err("unterminated character set".into());
+    }
+    Ok(out)
+}
+
+/// The letters of a `(?flags)` group at the start of the pattern.
+fn leading_flags(chars: &[char]) -> String {
+    if chars.len() < 3 || chars[0] != '(' || chars[1] != '?' {
+        return String::new();
+    }
+    chars[2..]
+        .iter()
+        .take_while(|c| c.is_ascii_alphabetic())
+        .collect()
+}
+
+/// A Python repeat `{m}`, `{m,}`, `{,n}`, `{m,n}` or `{,}` at the start of
+/// `chars`: the fancy-regex spelling and how many chars it spans. `None`
+/// means Python reads the `{` as a literal.
+fn repeat_bounds(chars: &[char]) -> Option<(String, usize)> {
+    let mut i = 1;
+    let digits = |i: &mut usize| {
+        let start = *i;
+        while *i < chars.len() && chars[*i].is_ascii_digit() {
+            *i += 1;
+        }
+        chars[start..*i].iter().collect::<String>()
+    };
+    if chars.get(1) == Some(&'}') {
+        return None;
+    }
+    let lo = digits(&mut i);
+    let hi = if chars.get(i) == Some(&',') {
+        i += 1;
+        Some(digits(&mut i))
+    } else {
+        None
+    };
+    if chars.get(i) != Some(&'}') {
+        return None;
+    }
+    let lo = if lo.is_empty() { "0".to_owned() } else { lo };
+    let text = match hi {
+        None => format!("{{{lo}}}"),
+        Some(hi) => format!("{{{lo},{hi}}}"),
+    };
+    Some((text, i + 1))
+}
