@@ -169,6 +169,12 @@ pub trait Compiler: Send + Sync {
         None
     }
 
+    /// How many `compile` calls can make progress at once; callers use
+    /// about this many threads.
+    fn max_concurrency(&self) -> usize {
+        1
+    }
+
     /// Stops all work in progress as fast as possible (Ctrl-C): requests
     /// under way fail, later ones fail at once.
     fn cancel(&self) {}

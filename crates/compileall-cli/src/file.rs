@@ -160,7 +160,10 @@ fn decide(ctx: &Context<'_>, prepared: &mut Prepared, meta: Option<Metadata>) ->
             {
                 Ok(cfile) => cfile,
                 Err(err) => {
-                    return Decision::Raise(PyException::new(err.exception_type(), err.to_string()));
+                    return Decision::Raise(PyException::new(
+                        err.exception_type(),
+                        err.to_string(),
+                    ));
                 }
             }
         };

@@ -92,8 +92,9 @@ pub struct Options {
     pub legacy: bool,
     /// `optimize` (`-o`, repeatable); -1 is the interpreter's own level.
     pub optimize: Vec<i32>,
-    /// `workers` (`-j`): 0 means one per CPU; negative is an error for
-    /// directories.
+    /// `workers` (`-j`): negative is an error for directories, as in
+    /// CPython. How many sources compile at once is the backend's
+    /// [`Compiler::max_concurrency`], which the binary sizes from `-j`.
     pub workers: i64,
     /// `invalidation_mode`; `None` is py_compile's default.
     pub invalidation_mode: Option<InvalidationMode>,
@@ -165,7 +166,6 @@ pub struct Session<'c> {
     compiler: &'c dyn Compiler,
     cwd: PathBuf,
     recursion_limit: i64,
-    cpu_count: usize,
     interrupted: Arc<AtomicBool>,
 }
 
@@ -176,7 +176,6 @@ impl<'c> Session<'c> {
             compiler,
             cwd: std::env::current_dir()?,
             recursion_limit: 1000,
-            cpu_count: std::thread::available_parallelism().map_or(1, |n| n.get()),
             interrupted: Arc::new(AtomicBool::new(false)),
         })
     }
@@ -276,10 +275,10 @@ impl<'c> Session<'c> {
         let mut levels = options.optimize.clone();
         levels.sort_unstable();
         levels.dedup();
-        let threads = match options.workers {
-            0 => self.cpu_count,
-            n => n.max(1) as usize,
-        };
+        // Two threads per concurrent compile: while one waits for the
+        // backend, the other reads the next source or writes the last pyc,
+        // so the backend never idles on our I/O.
+        let threads = 2 * self.compiler.max_concurrency().max(1);
         Context {
             compiler: self.compiler,
             target,

@@ -60,7 +60,7 @@ pub enum HeaderLayout {
 
 impl HeaderLayout {
     /// The header length in bytes.
-    pub const fn len(self) -> usize {
+    pub const fn byte_len(self) -> usize {
         match self {
             HeaderLayout::MagicMtime => 8,
             HeaderLayout::MagicMtimeSize => 12,

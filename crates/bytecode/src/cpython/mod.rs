@@ -222,6 +222,10 @@ impl Compiler for CpythonPool {
             .ok_or_else(|| BackendError::Protocol("malformed compile answer".into()))
     }
 
+    fn max_concurrency(&self) -> usize {
+        self.options.max_workers
+    }
+
     fn cancel(&self) {
         let mut state = self.state.lock().unwrap();
         state.cancelled = true;
