@@ -30,6 +30,7 @@
 mod engine;
 mod file;
 mod output;
+mod plan;
 mod pyerror;
 mod pyint;
 mod pyregex;
@@ -46,12 +47,14 @@ use bytecode::Compiler;
 use pycache_paths::CacheLayout;
 
 pub use output::{Captured, Chunk, Sink, Stream};
+pub use plan::{DEFAULT_RECURSION_LIMIT, Plan};
 pub use pyerror::PyException;
 pub use pyint::parse_int;
 pub use pyregex::{PatternError, PyRegex};
 
 use engine::{Context, Step};
-use walk::Walked;
+use plan::Item;
+use rayon::prelude::*;
 
 /// `py_compile.PycInvalidationMode`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -165,7 +168,7 @@ pub(crate) struct Rewrite {
 pub struct Session<'c> {
     compiler: &'c dyn Compiler,
     cwd: PathBuf,
-    recursion_limit: i64,
+    recursion_limit: u32,
     interrupted: Arc<AtomicBool>,
 }
 
@@ -175,7 +178,7 @@ impl<'c> Session<'c> {
         Ok(Session {
             compiler,
             cwd: std::env::current_dir()?,
-            recursion_limit: 1000,
+            recursion_limit: plan::DEFAULT_RECURSION_LIMIT,
             interrupted: Arc::new(AtomicBool::new(false)),
         })
     }
@@ -183,7 +186,7 @@ impl<'c> Session<'c> {
     /// Uses the target interpreter's `sys.getrecursionlimit()` as
     /// compile_dir's default depth (CPython's default is 1000).
     pub fn with_recursion_limit(mut self, recursion_limit: u32) -> Self {
-        self.recursion_limit = i64::from(recursion_limit);
+        self.recursion_limit = recursion_limit;
         self
     }
 
@@ -195,16 +198,12 @@ impl<'c> Session<'c> {
 
     /// `compile_dir(dir, ...)`.
     pub fn compile_dir(&self, dir: &Path, options: &Options, sink: &mut dyn Sink) -> Outcome {
-        let ctx = self.context(options);
-        let steps = self.dir_steps(&ctx, dir, options);
-        engine::run(&ctx, steps, sink)
+        self.run(Plan::dir(dir, options), sink)
     }
 
     /// `compile_file(fullname, ...)`.
     pub fn compile_file(&self, fullname: &Path, options: &Options, sink: &mut dyn Sink) -> Outcome {
-        let ctx = self.context(options);
-        let steps = vec![self.file_step(&ctx, fullname, options)];
-        engine::run(&ctx, steps, sink)
+        self.run(Plan::file(fullname, options), sink)
     }
 
     /// The command line's loop: each destination that is a file goes to
@@ -216,15 +215,32 @@ impl<'c> Session<'c> {
         options: &Options,
         sink: &mut dyn Sink,
     ) -> Outcome {
-        let ctx = self.context(options);
-        let mut steps = Vec::new();
-        for dest in dests {
-            if std::fs::metadata(dest).is_ok_and(|m| m.is_file()) {
-                steps.push(self.file_step(&ctx, dest, options));
-            } else {
-                steps.extend(self.dir_steps(&ctx, dest, options));
-            }
-        }
+        self.run(Plan::dests(dests, options), sink)
+    }
+
+    /// Runs a plan: decides what is stale (in parallel), compiles it, and
+    /// writes every message to `sink` in CPython's order.
+    pub fn run(&self, plan: Plan, sink: &mut dyn Sink) -> Outcome {
+        let mut plan = plan.with_recursion_limit(self.recursion_limit);
+        let items = std::mem::take(&mut plan.items);
+        let ctx = self.context(plan.options());
+        let steps: Vec<Step> = items
+            .into_par_iter()
+            .map(|item| match item {
+                Item::Listing(dir) => {
+                    Step::Line(Chunk::line(format!("Listing {}...", ctx.repr(&dir))))
+                }
+                Item::CantList(dir) => {
+                    Step::Line(Chunk::line(format!("Can't list {}", ctx.repr(&dir))))
+                }
+                Item::File {
+                    fullname,
+                    rewrite,
+                    meta,
+                } => Step::File(Box::new(file::prepare(&ctx, fullname, &rewrite, meta))),
+                Item::Raise(exception) => Step::Raise(exception),
+            })
+            .collect();
         engine::run(&ctx, steps, sink)
     }
 
@@ -297,53 +313,5 @@ impl<'c> Session<'c> {
             interrupted: &self.interrupted,
             threads,
         }
-    }
-
-    fn file_step(&self, ctx: &Context<'_>, fullname: &Path, options: &Options) -> Step {
-        let rewrite = Rewrite {
-            ddir: options.ddir.clone(),
-            stripdir: options.stripdir.clone(),
-            prependdir: options.prependdir.clone(),
-        };
-        Step::File(Box::new(file::prepare(
-            ctx,
-            fullname.to_owned(),
-            &rewrite,
-            None,
-        )))
-    }
-
-    fn dir_steps(&self, ctx: &Context<'_>, dir: &Path, options: &Options) -> Vec<Step> {
-        if options.workers < 0 {
-            return vec![Step::Raise(PyException::new(
-                "ValueError",
-                "workers must be greater or equal to 0",
-            ))];
-        }
-        // compile_dir turns `ddir` into "strip the directory, prepend ddir".
-        let rewrite = match &options.ddir {
-            Some(ddir) => Rewrite {
-                ddir: None,
-                stripdir: Some(dir.to_owned()),
-                prependdir: Some(ddir.clone()),
-            },
-            None => Rewrite {
-                ddir: None,
-                stripdir: options.stripdir.clone(),
-                prependdir: options.prependdir.clone(),
-            },
-        };
-        let maxlevels = options.maxlevels.unwrap_or(self.recursion_limit);
-        let on_file = |fullname: PathBuf, meta| {
-            Step::File(Box::new(file::prepare(ctx, fullname, &rewrite, meta)))
-        };
-        let repr = |path: &Path| ctx.repr(path);
-        walk::walk(dir, maxlevels, options.quiet, &on_file, &repr)
-            .into_iter()
-            .map(|walked| match walked {
-                Walked::Line(chunk) => Step::Line(chunk),
-                Walked::File(step) => step,
-            })
-            .collect()
     }
 }

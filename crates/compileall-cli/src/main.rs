@@ -9,7 +9,7 @@ use std::sync::{Arc, OnceLock};
 use bytecode::cpython::{CpythonPool, PoolOptions};
 use clap::Parser;
 use compileall_cli::cli::{Args, Backend, FileListError, UsageError, read_file_list};
-use compileall_cli::{Chunk, Outcome, Session, Sink, Stream};
+use compileall_cli::{Chunk, Outcome, Plan, Session, Sink, Stream};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 fn main() -> ExitCode {
@@ -31,38 +31,42 @@ fn run(args: Args) -> i32 {
         Ok(python) => python,
         Err(message) => return usage_error(&message),
     };
-    let threads = match args.workers {
-        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
-        n => n.max(1) as usize,
-    };
-    let pool = match CpythonPool::start(
-        &python,
-        PoolOptions {
-            max_workers: threads,
-            timeout: std::time::Duration::from_secs_f64(args.worker_timeout.max(0.001)),
+    let pool_options = PoolOptions {
+        max_workers: match args.workers {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n.max(1) as usize,
         },
-    ) {
-        Ok(pool) => pool,
-        Err(err) => return usage_error(&err.to_string()),
+        timeout: std::time::Duration::from_secs_f64(args.worker_timeout.max(0.001)),
+    };
+    // The interpreter starts while we check the arguments and walk the tree.
+    let starting = std::thread::spawn(move || CpythonPool::start(&python, pool_options));
+    let pool = || match starting.join().expect("pool start does not panic") {
+        Ok(pool) => Ok(pool),
+        Err(err) => Err(usage_error(&err.to_string())),
     };
 
-    // compileall compiles -x with the target's own `re` first: an invalid
-    // pattern is that interpreter's exception, word for word.
-    if let Some(pattern) = args.rx.as_deref().filter(|p| !p.is_empty()) {
-        match pool.check_regex(pattern) {
-            Ok(Ok(())) => {}
-            Ok(Err(exception)) => return traceback(exception.as_bytes()),
-            Err(err) => return usage_error(&err.to_string()),
-        }
-    }
+    let pattern = args.rx.clone().filter(|p| !p.is_empty());
     let invocation = match args.into_invocation() {
         Ok(invocation) => invocation,
-        Err(UsageError::Usage(message)) => return usage_error(&message),
-        Err(UsageError::Pattern(err)) => {
-            eprintln!(
-                "compileall: error: -x: Python accepts this pattern, but it cannot be run here: {err}"
-            );
-            return 2;
+        Err(err) => {
+            // CPython compiles -x before its other checks: its verdict on
+            // the pattern comes first.
+            if let Some(pattern) = &pattern {
+                match pool() {
+                    Ok(pool) => {
+                        if let Some(code) = python_rejects(&pool, pattern) {
+                            return code;
+                        }
+                    }
+                    Err(code) => return code,
+                }
+            }
+            return match err {
+                UsageError::Usage(message) => usage_error(&message),
+                UsageError::Pattern(err) => usage_error(&format!(
+                    "-x: Python accepts this pattern, but it cannot be run here: {err}"
+                )),
+            };
         }
     };
     let options = invocation.options;
@@ -81,7 +85,17 @@ fn run(args: Args) -> i32 {
             }
         }
     }
+    let plan = (!dests.is_empty()).then(|| Plan::dests(&dests, &options));
 
+    let pool = match pool() {
+        Ok(pool) => pool,
+        Err(code) => return code,
+    };
+    if let Some(pattern) = &pattern
+        && let Some(code) = python_rejects(&pool, pattern)
+    {
+        return code;
+    }
     let session = match Session::new(&pool) {
         Ok(session) => session.with_recursion_limit(pool.environment().recursion_limit),
         Err(err) => return usage_error(&format!("cannot read the current directory: {err}")),
@@ -89,10 +103,9 @@ fn run(args: Args) -> i32 {
     install_interrupt_handler(session.interrupt_flag());
 
     let mut sink = TerminalSink::new(options.quiet);
-    let outcome = if dests.is_empty() {
-        session.compile_path(&pool.environment().sys_path, true, &options, &mut sink)
-    } else {
-        session.compile_dests(&dests, &options, &mut sink)
+    let outcome = match plan {
+        Some(plan) => session.run(plan, &mut sink),
+        None => session.compile_path(&pool.environment().sys_path, true, &options, &mut sink),
     };
     match &outcome {
         Outcome::Completed { .. } => {}
@@ -108,6 +121,16 @@ fn run(args: Args) -> i32 {
     }
     sink.finish();
     outcome.exit_code()
+}
+
+/// The exit status if the target's `re.compile` rejects `pattern` (after
+/// printing its exception), `None` if it accepts it.
+fn python_rejects(pool: &CpythonPool, pattern: &str) -> Option<i32> {
+    match pool.check_regex(pattern) {
+        Ok(Ok(())) => None,
+        Ok(Err(exception)) => Some(traceback(exception.as_bytes())),
+        Err(err) => Some(usage_error(&err.to_string())),
+    }
 }
 
 /// argparse's `parser.error`: exit status 2.

@@ -18,7 +18,7 @@ use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
-use std::sync::{Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
 use pyc_format::{Magic, PythonVersion};
@@ -62,25 +62,37 @@ pub struct Environment {
 
 /// A pool of CPython worker processes; see the [module docs](self).
 pub struct CpythonPool {
-    python: PathBuf,
     target: Target,
     environment: Environment,
     options: PoolOptions,
+    shared: Arc<Shared>,
+    watchdog: Watchdog,
+}
+
+/// What the pool shares with the threads that start extra workers.
+struct Shared {
+    python: PathBuf,
+    /// The hex magic every worker must report.
+    magic_hex: String,
     state: Mutex<PoolState>,
     worker_freed: Condvar,
-    watchdog: Watchdog,
 }
 
 struct PoolState {
     idle: Vec<Worker>,
+    /// Workers alive or starting.
     live: usize,
     /// Pids of workers checked out for a request.
     busy: Vec<u32>,
+    /// Why the last attempt to start a worker failed; cleared by a success.
+    spawn_error: Option<String>,
     cancelled: bool,
 }
 
 impl CpythonPool {
     /// Starts the first worker of `python` and learns the target from it.
+    /// Further workers (up to `max_workers`) start in the background when
+    /// requests wait for one.
     pub fn start(python: &Path, options: PoolOptions) -> Result<Self, BackendError> {
         let (worker, handshake) = Worker::spawn(python)?;
         let start_error = |reason: String| BackendError::Start {
@@ -93,17 +105,21 @@ impl CpythonPool {
             ..options
         };
         Ok(CpythonPool {
-            python: python.to_owned(),
+            shared: Arc::new(Shared {
+                python: python.to_owned(),
+                magic_hex: hex(&target.magic.0),
+                state: Mutex::new(PoolState {
+                    idle: vec![worker],
+                    live: 1,
+                    busy: Vec::new(),
+                    spawn_error: None,
+                    cancelled: false,
+                }),
+                worker_freed: Condvar::new(),
+            }),
             target,
             environment,
             options,
-            state: Mutex::new(PoolState {
-                idle: vec![worker],
-                live: 1,
-                busy: Vec::new(),
-                cancelled: false,
-            }),
-            worker_freed: Condvar::new(),
             watchdog: Watchdog::start(),
         })
     }
@@ -115,38 +131,44 @@ impl CpythonPool {
 
     /// The interpreter this pool runs.
     pub fn python(&self) -> &Path {
-        &self.python
+        &self.shared.python
     }
 
-    /// Runs `f` on an idle worker (starting one if the pool has room,
-    /// waiting otherwise). A worker that fails is discarded, not reused.
+    /// Runs `f` on an idle worker. A worker that fails is discarded, not
+    /// reused.
     fn with_worker<T>(
         &self,
         f: impl FnOnce(&mut Worker) -> Result<T, BackendError>,
     ) -> Result<T, BackendError> {
         let mut worker = self.checkout()?;
         let result = f(&mut worker);
-        let mut state = self.state.lock().unwrap();
+        let shared = &self.shared;
+        let mut state = shared.state.lock().unwrap();
         state.busy.retain(|&pid| pid != worker.pid());
         match result {
             Ok(value) if !state.cancelled => {
                 state.idle.push(worker);
                 drop(state);
-                self.worker_freed.notify_one();
+                shared.worker_freed.notify_one();
                 Ok(value)
             }
             result => {
                 state.live -= 1;
                 drop(state);
-                self.worker_freed.notify_one();
+                shared.worker_freed.notify_one();
                 worker.kill();
                 result
             }
         }
     }
 
+    /// Takes an idle worker. When there is none and the pool has room, a
+    /// new one starts in the background, and this waits for whichever
+    /// worker is free first: a short run never waits for a start-up it
+    /// does not need.
     fn checkout(&self) -> Result<Worker, BackendError> {
-        let mut state = self.state.lock().unwrap();
+        let shared = &self.shared;
+        let mut state = shared.state.lock().unwrap();
         loop {
             if state.cancelled {
                 return Err(BackendError::Cancelled);
@@ -155,17 +177,19 @@ impl CpythonPool {
                 state.busy.push(worker.pid());
                 return Ok(worker);
             }
-            if state.live < self.options.max_workers {
+            if let Some(reason) = &state.spawn_error {
+                if state.live == 0 {
+                    return Err(BackendError::Start {
+                        python: shared.python.clone(),
+                        reason: reason.clone(),
+                    });
+                }
+            } else if state.live < self.options.max_workers {
                 state.live += 1;
-                drop(state);
-                let worker = self.spawn_replacement().inspect_err(|_| {
-                    self.state.lock().unwrap().live -= 1;
-                    self.worker_freed.notify_one();
-                })?;
-                self.state.lock().unwrap().busy.push(worker.pid());
-                return Ok(worker);
+                let shared = Arc::clone(shared);
+                std::thread::spawn(move || shared.add_worker());
             }
-            state = self.worker_freed.wait(state).unwrap();
+            state = shared.worker_freed.wait(state).unwrap();
         }
     }
 
@@ -184,18 +208,42 @@ impl CpythonPool {
         }
         answer.map_err(|err| worker.failure(err))
     }
+}
 
-    fn spawn_replacement(&self) -> Result<Worker, BackendError> {
-        let (worker, handshake) = Worker::spawn(&self.python)?;
-        let magic = handshake.get("magic").unwrap_or_default();
-        if magic != hex(&self.target.magic.0).as_bytes() {
-            return Err(BackendError::Protocol(format!(
-                "a new worker reports magic {}, the pool's target has {}",
-                String::from_utf8_lossy(magic),
-                hex(&self.target.magic.0)
-            )));
+impl Shared {
+    /// Starts one worker (already counted in `live`) and makes it idle.
+    fn add_worker(&self) {
+        let started = Worker::spawn(&self.python).and_then(|(worker, handshake)| {
+            let magic = handshake.get("magic").unwrap_or_default();
+            if magic != self.magic_hex.as_bytes() {
+                worker.kill();
+                return Err(BackendError::Protocol(format!(
+                    "a new worker reports magic {}, the pool's target has {}",
+                    String::from_utf8_lossy(magic),
+                    self.magic_hex
+                )));
+            }
+            Ok(worker)
+        });
+        let mut state = self.state.lock().unwrap();
+        match started {
+            Ok(worker) if !state.cancelled => {
+                state.spawn_error = None;
+                state.idle.push(worker);
+            }
+            Ok(worker) => {
+                state.live -= 1;
+                drop(state);
+                worker.kill();
+                return;
+            }
+            Err(err) => {
+                state.live -= 1;
+                state.spawn_error = Some(err.to_string());
+            }
         }
-        Ok(worker)
+        drop(state);
+        self.worker_freed.notify_all();
     }
 }
 
@@ -227,7 +275,7 @@ impl Compiler for CpythonPool {
     }
 
     fn cancel(&self) {
-        let mut state = self.state.lock().unwrap();
+        let mut state = self.shared.state.lock().unwrap();
         state.cancelled = true;
         for &pid in &state.busy {
             // Busy workers are not reaped until their request returns, so
@@ -237,7 +285,7 @@ impl Compiler for CpythonPool {
         let idle = std::mem::take(&mut state.idle);
         state.live -= idle.len();
         drop(state);
-        self.worker_freed.notify_all();
+        self.shared.worker_freed.notify_all();
         for worker in idle {
             worker.kill();
         }
@@ -498,7 +546,9 @@ impl Drop for CpythonPool {
     fn drop(&mut self) {
         // Busy workers belong to threads that outlive nothing: the pool is
         // only dropped once every request has returned.
-        for worker in std::mem::take(&mut self.state.get_mut().unwrap().idle) {
+        let mut state = self.shared.state.lock().unwrap();
+        state.cancelled = true;
+        for worker in std::mem::take(&mut state.idle) {
             worker.kill();
         }
     }

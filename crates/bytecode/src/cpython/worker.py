@@ -136,4 +136,11 @@ def _worker():
         send(field(warnings_text) + bytes([len(results)]) + b"".join(results))
 
 
-_worker()
+try:
+    _worker()
+except BrokenPipeError:
+    # The parent went away (it exits without waiting for workers that are
+    # still starting): nothing left to answer, and nothing to report.
+    import os
+
+    os._exit(0)

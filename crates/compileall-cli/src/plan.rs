@@ -1,0 +1,150 @@
+//! What a run will visit, found without the target interpreter.
+//!
+//! Walking the tree needs nothing from the target, so the binary walks while
+//! the first worker is still starting; everything that does depend on the
+//! target (bytecode paths, staleness) happens in [`crate::Session::run`].
+
+use std::fs::Metadata;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::pyerror::PyException;
+use crate::{Options, Rewrite, walk};
+
+/// compile_dir's default depth when the target's `sys.getrecursionlimit()`
+/// is not known yet (it is CPython's default); [`crate::Session::run`]
+/// walks again in the unlikely case the target reports another limit.
+pub const DEFAULT_RECURSION_LIMIT: u32 = 1000;
+
+/// The sources and messages of a run, in CPython's order.
+#[derive(Debug)]
+pub struct Plan {
+    pub(crate) items: Vec<Item>,
+    dests: Vec<Dest>,
+    options: Options,
+    /// The depth used for directories walked without `-l`/`-r`, if any.
+    assumed_recursion_limit: Option<u32>,
+}
+
+#[derive(Debug)]
+pub(crate) enum Item {
+    /// `Listing 'dir'...`
+    Listing(PathBuf),
+    /// `Can't list 'dir'`
+    CantList(PathBuf),
+    /// `compile_file(fullname, ...)`, with the `stat()` of the path.
+    File {
+        fullname: PathBuf,
+        rewrite: Arc<Rewrite>,
+        meta: Option<Metadata>,
+    },
+    /// An exception compileall raises here.
+    Raise(PyException),
+}
+
+#[derive(Clone, Debug)]
+enum Dest {
+    File(PathBuf),
+    Dir(PathBuf),
+}
+
+impl Plan {
+    /// The command line's loop over `FILE|DIR` arguments: a path that is a
+    /// file goes to `compile_file`, anything else to `compile_dir`.
+    pub fn dests(dests: &[PathBuf], options: &Options) -> Plan {
+        let dests = dests
+            .iter()
+            .map(|dest| {
+                if std::fs::metadata(dest).is_ok_and(|m| m.is_file()) {
+                    Dest::File(dest.clone())
+                } else {
+                    Dest::Dir(dest.clone())
+                }
+            })
+            .collect();
+        Plan::build(dests, options, DEFAULT_RECURSION_LIMIT)
+    }
+
+    /// `compile_dir(dir, ...)`.
+    pub fn dir(dir: &Path, options: &Options) -> Plan {
+        Plan::build(
+            vec![Dest::Dir(dir.to_owned())],
+            options,
+            DEFAULT_RECURSION_LIMIT,
+        )
+    }
+
+    /// `compile_file(fullname, ...)`.
+    pub fn file(fullname: &Path, options: &Options) -> Plan {
+        Plan::build(
+            vec![Dest::File(fullname.to_owned())],
+            options,
+            DEFAULT_RECURSION_LIMIT,
+        )
+    }
+
+    /// The options the plan was made with.
+    pub fn options(&self) -> &Options {
+        &self.options
+    }
+
+    /// This plan again with another default depth, if it used the default.
+    pub(crate) fn with_recursion_limit(self, limit: u32) -> Plan {
+        match self.assumed_recursion_limit {
+            Some(assumed) if assumed != limit => Plan::build(self.dests, &self.options, limit),
+            _ => self,
+        }
+    }
+
+    fn build(dests: Vec<Dest>, options: &Options, recursion_limit: u32) -> Plan {
+        let mut items = Vec::new();
+        let mut assumed_recursion_limit = None;
+        for dest in &dests {
+            match dest {
+                Dest::File(fullname) => items.push(Item::File {
+                    fullname: fullname.clone(),
+                    rewrite: Arc::new(Rewrite {
+                        ddir: options.ddir.clone(),
+                        stripdir: options.stripdir.clone(),
+                        prependdir: options.prependdir.clone(),
+                    }),
+                    meta: None,
+                }),
+                Dest::Dir(dir) => {
+                    if options.workers < 0 {
+                        items.push(Item::Raise(PyException::new(
+                            "ValueError",
+                            "workers must be greater or equal to 0",
+                        )));
+                        continue;
+                    }
+                    // compile_dir turns `ddir` into "strip the directory,
+                    // prepend ddir".
+                    let rewrite = Arc::new(match &options.ddir {
+                        Some(ddir) => Rewrite {
+                            ddir: None,
+                            stripdir: Some(dir.clone()),
+                            prependdir: Some(ddir.clone()),
+                        },
+                        None => Rewrite {
+                            ddir: None,
+                            stripdir: options.stripdir.clone(),
+                            prependdir: options.prependdir.clone(),
+                        },
+                    });
+                    let maxlevels = options.maxlevels.unwrap_or_else(|| {
+                        assumed_recursion_limit = Some(recursion_limit);
+                        i64::from(recursion_limit)
+                    });
+                    items.extend(walk::walk(dir, maxlevels, options.quiet, &rewrite));
+                }
+            }
+        }
+        Plan {
+            items,
+            dests,
+            options: options.clone(),
+            assumed_recursion_limit,
+        }
+    }
+}
