@@ -235,6 +235,12 @@ def bytes_repr(query):
     return repr(unhex(query["data"]))
 
 
+def re_search(query):
+    import re
+
+    return re.compile(query["pattern"]).search(fs(query["path"])) is not None
+
+
 OPS = {
     "info": info,
     "source_hash": source_hash,
@@ -253,6 +259,7 @@ OPS = {
     "str_isalnum": str_isalnum,
     "str_isprintable": str_isprintable,
     "bytes_repr": bytes_repr,
+    "re_search": re_search,
 }
 
 

@@ -196,6 +196,14 @@ pub enum Query {
         /// The bytes.
         data: Hex,
     },
+    /// `re.compile(pattern).search(os.fsdecode(path)) is not None`, as
+    /// compileall's `-x` does.
+    ReSearch {
+        /// The pattern.
+        pattern: String,
+        /// The path searched.
+        path: Hex,
+    },
 }
 
 /// A query with the answer a real interpreter gave.
@@ -253,6 +261,7 @@ pub fn queries(flags: &[&str]) -> Vec<Query> {
         q.extend(dfile_queries());
         q.extend(symlink_queries());
         q.extend(str_queries());
+        q.extend(regex_queries());
     } else {
         for path in SOURCE_PATHS {
             for prefix in [None, Some("/tmp/pfx")] {
@@ -720,4 +729,92 @@ pub fn record(python: &crate::pythons::Python) -> Result<Fixture, String> {
         full_version: python.full_version.clone(),
         runs,
     })
+}
+
+/// `-x` patterns against paths, covering where Python's `re` and
+/// fancy-regex differ in syntax.
+fn regex_queries() -> Vec<Query> {
+    let patterns = [
+        r"test",
+        r"^pkg/",
+        r"\.py$",
+        r"a\.py$",
+        r"a\.py\Z",
+        r"(?i)TEST",
+        r"/tests?/",
+        r"(?<=pkg/)a",
+        r"(?<!pkg/)a\.py",
+        r"(?=.*sub)",
+        r"(?!pkg)",
+        r"(\w)\1",
+        r"(?P<d>[a-z])(?P=d)",
+        r"[[]",
+        r"[]a]",
+        r"[^]]x",
+        r"a{",
+        r"{x}",
+        r"a{,2}b",
+        r"a{2}",
+        r"a{1,}",
+        r"x{}",
+        r"[a&&b]",
+        r"[a--b]",
+        r"[\b]",
+        r"\d+",
+        r"caf.\.py",
+        r"é",
+        r"(?#comment)a",
+        r"^$",
+        r"(?m)py$",
+        r"(?s)a.b",
+        r"a.b",
+        r"(?x) a \. py",
+        r"\x61",
+        r"\u0061",
+        r"\0",
+        r"(?>a+)b",
+        r"a++",
+        r"\bsub\b",
+        r"[\w.]+/",
+        r"\/",
+        r"$",
+    ];
+    let paths: Vec<Hex> = [
+        "pkg/a.py",
+        "pkg/test_a.py",
+        "pkg/tests/x.py",
+        "pkg/sub/aa.py",
+        "a.py\n",
+        "a.py\n\n",
+        "aab",
+        "ab",
+        "b",
+        "pkg/caf\u{e9}.py",
+        "x]x",
+        "[",
+        "a{",
+        "{x}",
+        "a\nb",
+        "\u{8}",
+        "\0",
+        "",
+        "TEST.py",
+        "sub",
+        "a&b",
+        "a-b",
+    ]
+    .iter()
+    .map(|p| Hex::from(*p))
+    .chain([Hex::from(&b"caf\xe9.py"[..])])
+    .collect();
+    let mut q = Vec::new();
+    for pattern in patterns {
+        for path in &paths {
+            q.push(Query::ReSearch {
+                pattern: pattern.to_owned(),
+                path: path.clone(),
+            });
+        }
+    }
+    q
 }

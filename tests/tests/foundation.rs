@@ -197,6 +197,12 @@ fn our_answer(query: &Query, py: &Interpreter, trees: &mut HashMap<String, Vec<T
             ok(json!(code_points.iter().map(|&cp| pystr::is_printable(cp)).collect::<Vec<_>>()))
         }
         Query::BytesRepr { data } => ok(json!(pystr::bytes_repr(&data.0))),
+        Query::ReSearch { pattern, path } => match compileall_cli::PyRegex::new(pattern) {
+            Ok(rx) => ok(json!(rx.search(&path.0))),
+            // Only whether it fails is modelled here; the binary reports
+            // the interpreter's own exception text.
+            Err(_) => exc("PatternError", pattern),
+        },
     }
 }
 
@@ -246,6 +252,7 @@ fn mismatches(cases: &[Case]) -> Vec<String> {
             (Query::Info, Answer::Ok { ok: v }) => ok(json!({
                 "magic": v["magic"], "magic_hex": v["magic_hex"], "cache_tag": v["cache_tag"],
             })),
+            (Query::ReSearch { pattern, .. }, Answer::Exc { .. }) => exc("PatternError", pattern),
             (_, answer) => answer.clone(),
         };
         if ours != theirs {
