@@ -154,19 +154,19 @@ pub fn replace_with_hard_link(existing: &Path, target: &Path) -> Result<(), Erro
     })
 }
 
-/// The process id in a temporary name made by [`temp_path`], if
-/// `file_name` is one.
-pub fn temp_owner(file_name: &[u8]) -> Option<u32> {
+/// If `file_name` is a temporary name made by [`temp_path`]: the name of
+/// the target it stood in for, and the process id that made it.
+pub fn temp_owner(file_name: &[u8]) -> Option<(&[u8], u32)> {
     let stem = file_name.strip_suffix(SUFFIX)?;
     let mut parts = stem.rsplitn(3, |&b| b == b'.');
     let sequence = parts.next()?;
     let pid = parts.next()?;
-    parts.next().filter(|base| !base.is_empty())?;
+    let target = parts.next().filter(|base| !base.is_empty())?;
     let digits = |s: &[u8]| !s.is_empty() && s.iter().all(u8::is_ascii_digit);
     if !digits(sequence) || !digits(pid) {
         return None;
     }
-    std::str::from_utf8(pid).ok()?.parse().ok()
+    Some((target, std::str::from_utf8(pid).ok()?.parse().ok()?))
 }
 
 fn process_is_gone(pid: u32) -> bool {
@@ -183,8 +183,10 @@ fn process_is_gone(pid: u32) -> bool {
 }
 
 /// Removes, from `dir`, the temporary files of processes that no longer
-/// run. Returns how many were removed; a missing `dir` is not an error.
-pub fn sweep(dir: &Path) -> io::Result<usize> {
+/// run, for targets whose name ends in `target_suffix` (so that a folder
+/// shared with other files only loses what was certainly ours). Returns
+/// how many were removed; a missing `dir` is not an error.
+pub fn sweep(dir: &Path, target_suffix: &[u8]) -> io::Result<usize> {
     let entries = match std::fs::read_dir(dir) {
         Ok(entries) => entries,
         Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(0),
@@ -195,10 +197,14 @@ pub fn sweep(dir: &Path) -> io::Result<usize> {
     for entry in entries {
         let entry = entry?;
         let name = entry.file_name();
-        let Some(owner) = temp_owner(name.as_bytes()) else {
+        let Some((target, owner)) = temp_owner(name.as_bytes()) else {
             continue;
         };
-        if owner != me && process_is_gone(owner) && std::fs::remove_file(dir.join(&name)).is_ok() {
+        if target.ends_with(target_suffix)
+            && owner != me
+            && process_is_gone(owner)
+            && std::fs::remove_file(dir.join(&name)).is_ok()
+        {
             removed += 1;
         }
     }
@@ -213,7 +219,10 @@ mod tests {
     fn temp_names_round_trip() {
         let temp = temp_path(Path::new("/x/__pycache__/m.cpython-314.pyc"));
         let name = temp.file_name().unwrap().as_bytes();
-        assert_eq!(temp_owner(name), Some(std::process::id()));
+        assert_eq!(
+            temp_owner(name),
+            Some((&b"m.cpython-314.pyc"[..], std::process::id()))
+        );
         assert_eq!(temp_owner(b"m.cpython-314.pyc"), None);
         assert_eq!(temp_owner(b"m.cpython-314.pyc.140234567890"), None);
         assert_eq!(temp_owner(b".12.3.tmp"), None);
@@ -227,10 +236,12 @@ mod tests {
         // pid 1 is always alive; u32::MAX is never a process.
         let init = dir.path().join("b.pyc.1.0.tmp");
         let dead = dir.path().join(format!("c.pyc.{}.0.tmp", i32::MAX));
-        std::fs::write(&init, b"").unwrap();
-        std::fs::write(&dead, b"").unwrap();
-        assert_eq!(sweep(dir.path()).unwrap(), 1);
-        assert!(mine.exists() && init.exists() && !dead.exists());
+        let other = dir.path().join(format!("notes.txt.{}.0.tmp", i32::MAX));
+        for path in [&init, &dead, &other] {
+            std::fs::write(path, b"").unwrap();
+        }
+        assert_eq!(sweep(dir.path(), b".pyc").unwrap(), 1);
+        assert!(mine.exists() && init.exists() && !dead.exists() && other.exists());
     }
 
     #[test]

@@ -41,6 +41,9 @@ pub(crate) struct Prepared {
     pub decision: Decision,
     /// Device and inode of the source, to notice the same file reached twice.
     pub identity: Option<(u64, u64)>,
+    /// The folder its pycs go to, for `.py` sources: where an interrupted
+    /// earlier run may have left temporary files.
+    pub cache_dir: Option<PathBuf>,
 }
 
 pub(crate) enum Decision {
@@ -81,6 +84,7 @@ pub(crate) fn prepare(
         chunks: Vec::new(),
         decision: Decision::Skip,
         identity: None,
+        cache_dir: None,
     };
     prepared.decision = decide(ctx, &mut prepared, meta);
     prepared
@@ -172,6 +176,10 @@ fn decide(ctx: &Context<'_>, prepared: &mut Prepared, meta: Option<Metadata>) ->
     if !fullname.as_os_str().as_bytes().ends_with(b".py") {
         return Decision::Skip;
     }
+    prepared.cache_dir = cfiles
+        .first()
+        .and_then(|(_, cfile)| parent(cfile))
+        .map(Path::to_owned);
     if !opts.force && up_to_date(ctx, &meta, &cfiles) {
         return Decision::Skip;
     }

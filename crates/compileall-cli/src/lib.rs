@@ -241,6 +241,7 @@ impl<'c> Session<'c> {
                 Item::Raise(exception) => Step::Raise(exception),
             })
             .collect();
+        sweep_leftovers(&steps);
         engine::run(&ctx, steps, sink)
     }
 
@@ -314,4 +315,20 @@ impl<'c> Session<'c> {
             threads,
         }
     }
+}
+
+/// Removes the temporary files that killed runs (ours, or a CPython killed
+/// between create and rename) left in the folders this run writes to, so
+/// that an interruption leaves nothing behind after the next run.
+fn sweep_leftovers(steps: &[Step]) {
+    let dirs: std::collections::HashSet<&Path> = steps
+        .iter()
+        .filter_map(|step| match step {
+            Step::File(prepared) => prepared.cache_dir.as_deref(),
+            _ => None,
+        })
+        .collect();
+    dirs.into_par_iter().for_each(|dir| {
+        let _ = atomic_file::sweep(dir, b".pyc");
+    });
 }
