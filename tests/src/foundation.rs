@@ -37,7 +37,9 @@ impl Input {
     pub fn bytes(&self) -> Vec<u8> {
         match self {
             Input::Literal { hex } => hex.0.clone(),
-            Input::Repeated { pattern_hex, len } => pattern_hex.0.iter().copied().cycle().take(*len).collect(),
+            Input::Repeated { pattern_hex, len } => {
+                pattern_hex.0.iter().copied().cycle().take(*len).collect()
+            }
         }
     }
 }
@@ -240,13 +242,18 @@ pub const FLAG_SETS: [&[&str]; 3] = [&[], &["-O"], &["-OO"]];
 
 /// Path of the fixture file for release line `version`.
 pub fn fixture_path(version: &str) -> PathBuf {
-    crate::fixtures_dir().join("foundation").join(format!("cpython-{version}.json"))
+    crate::fixtures_dir()
+        .join("foundation")
+        .join(format!("cpython-{version}.json"))
 }
 
 /// Loads the fixture of release line `version`, if recorded.
 pub fn load_fixture(version: &str) -> Option<Fixture> {
     let bytes = std::fs::read(fixture_path(version)).ok()?;
-    Some(serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("corrupt fixture for {version}: {e}")))
+    Some(
+        serde_json::from_slice(&bytes)
+            .unwrap_or_else(|e| panic!("corrupt fixture for {version}: {e}")),
+    )
 }
 
 /// The queries to ask under interpreter flags `flags`: everything without
@@ -529,12 +536,13 @@ fn dfile_queries() -> Vec<Query> {
     let prependdirs = [None, Some("/"), Some("pre"), Some("/pre/")];
     let mut q = Vec::new();
     for fullname in fullnames {
-        let query = |ddir: Option<&str>, stripdir: Option<&str>, prependdir: Option<&str>| Query::Dfile {
-            fullname: Hex::from(fullname),
-            ddir: ddir.map(Hex::from),
-            stripdir: stripdir.map(Hex::from),
-            prependdir: prependdir.map(Hex::from),
-        };
+        let query =
+            |ddir: Option<&str>, stripdir: Option<&str>, prependdir: Option<&str>| Query::Dfile {
+                fullname: Hex::from(fullname),
+                ddir: ddir.map(Hex::from),
+                stripdir: stripdir.map(Hex::from),
+                prependdir: prependdir.map(Hex::from),
+            };
         for ddir in ddirs {
             q.push(query(Some(ddir), None, None));
         }
@@ -655,10 +663,33 @@ fn symlink_queries() -> Vec<Query> {
 /// Strings whose Python view the tests check.
 fn sample_strings() -> Vec<Hex> {
     let mut v: Vec<Hex> = [
-        "", "a", "pkg/mod.py", "it's", "say \"hi\"", "both ' and \"", "back\\slash", "tab\there", "new\nline",
-        "cr\rhere", "nul\0", "esc\u{1b}", "del\u{7f}", "caf\u{e9}", "\u{4e2d}\u{6587}", "emoji \u{1f600}", "nbsp\u{a0}",
-        "soft\u{ad}hyphen", "zw\u{200b}sp", "ls\u{2028}", "pua\u{e000}", "nonchar\u{ffff}", "\u{10ffff}",
-        "combining e\u{301}", "ideographic\u{3000}space", "\u{85}next line", " \t padded \r\n",
+        "",
+        "a",
+        "pkg/mod.py",
+        "it's",
+        "say \"hi\"",
+        "both ' and \"",
+        "back\\slash",
+        "tab\there",
+        "new\nline",
+        "cr\rhere",
+        "nul\0",
+        "esc\u{1b}",
+        "del\u{7f}",
+        "caf\u{e9}",
+        "\u{4e2d}\u{6587}",
+        "emoji \u{1f600}",
+        "nbsp\u{a0}",
+        "soft\u{ad}hyphen",
+        "zw\u{200b}sp",
+        "ls\u{2028}",
+        "pua\u{e000}",
+        "nonchar\u{ffff}",
+        "\u{10ffff}",
+        "combining e\u{301}",
+        "ideographic\u{3000}space",
+        "\u{85}next line",
+        " \t padded \r\n",
     ]
     .iter()
     .map(|s| Hex::from(*s))
@@ -681,28 +712,46 @@ fn sample_strings() -> Vec<Hex> {
 
 fn str_queries() -> Vec<Query> {
     let strings = sample_strings();
-    let mut q: Vec<Query> = strings.iter().map(|s| Query::StrRepr { s: s.clone() }).collect();
+    let mut q: Vec<Query> = strings
+        .iter()
+        .map(|s| Query::StrRepr { s: s.clone() })
+        .collect();
     q.extend(strings.iter().map(|s| Query::StrStrip { s: s.clone() }));
     q.extend(strings.iter().map(|s| Query::BytesRepr { data: s.clone() }));
-    for s in ["1", "12", "a1", "opt", "", " ", "1.5", "-1", "\u{e9}", "\u{663}", "\u{2155}", "\u{2160}", "a_b", "e\u{301}"] {
+    for s in [
+        "1", "12", "a1", "opt", "", " ", "1.5", "-1", "\u{e9}", "\u{663}", "\u{2155}", "\u{2160}",
+        "a_b", "e\u{301}",
+    ] {
         q.push(Query::StrIsalnum { s: Hex::from(s) });
     }
-    q.push(Query::StrIsalnum { s: Hex::from(b"a\xff") });
+    q.push(Query::StrIsalnum {
+        s: Hex::from(b"a\xff"),
+    });
     q.push(Query::StrSort { items: strings });
     q.push(Query::StrSort {
-        items: ["b.py", "a.py", "B.py", "_x.py", "\u{e9}.py", "z.py", "\u{1f600}.py", "\u{ff5e}.py"]
-            .iter()
-            .map(|s| Hex::from(*s))
-            .chain([&b"\x80.py"[..], b"\xff.py", b"e\xcc.py"].map(Hex::from))
-            .collect(),
+        items: [
+            "b.py",
+            "a.py",
+            "B.py",
+            "_x.py",
+            "\u{e9}.py",
+            "z.py",
+            "\u{1f600}.py",
+            "\u{ff5e}.py",
+        ]
+        .iter()
+        .map(|s| Hex::from(*s))
+        .chain([&b"\x80.py"[..], b"\xff.py", b"e\xcc.py"].map(Hex::from))
+        .collect(),
     });
     // Code points assigned long ago, whose printability no Unicode update
     // has changed.
     q.push(Query::StrIsprintable {
         code_points: vec![
-            0x20, 0x41, 0x7e, 0x7f, 0x80, 0x9f, 0xa0, 0xa1, 0xad, 0xe9, 0x300, 0x378, 0x5d0, 0x600, 0x61c, 0x663, 0x1680,
-            0x2000, 0x200b, 0x200e, 0x2028, 0x2029, 0x202f, 0x2060, 0x3000, 0x4e2d, 0xd7ff, 0xe000, 0xf8ff, 0xfeff,
-            0xfffd, 0xfffe, 0xffff, 0x1f600, 0xe0001, 0xf0000, 0x10ffff,
+            0x20, 0x41, 0x7e, 0x7f, 0x80, 0x9f, 0xa0, 0xa1, 0xad, 0xe9, 0x300, 0x378, 0x5d0, 0x600,
+            0x61c, 0x663, 0x1680, 0x2000, 0x200b, 0x200e, 0x2028, 0x2029, 0x202f, 0x2060, 0x3000,
+            0x4e2d, 0xd7ff, 0xe000, 0xf8ff, 0xfeff, 0xfffd, 0xfffe, 0xffff, 0x1f600, 0xe0001,
+            0xf0000, 0x10ffff,
         ],
     });
     q

@@ -19,10 +19,12 @@ impl Hex {
     /// Encodes bytes as lowercase hex.
     pub fn encode(bytes: &[u8]) -> String {
         use fmt::Write;
-        bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-            write!(s, "{b:02x}").unwrap();
-            s
-        })
+        bytes
+            .iter()
+            .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+                write!(s, "{b:02x}").unwrap();
+                s
+            })
     }
 
     /// Decodes hex, `None` if it is not an even number of hex digits.

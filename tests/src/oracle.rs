@@ -30,7 +30,11 @@ pub enum Answer {
 
 /// Runs the oracle with `python` (plus interpreter flags such as `-O`) on
 /// `queries` and returns one answer per query.
-pub fn ask<Q: Serialize>(python: &Path, flags: &[&str], queries: &[Q]) -> Result<Vec<Answer>, String> {
+pub fn ask<Q: Serialize>(
+    python: &Path,
+    flags: &[&str],
+    queries: &[Q],
+) -> Result<Vec<Answer>, String> {
     let input = serde_json::to_vec(queries).map_err(|e| e.to_string())?;
     let mut child = Command::new(python)
         .args(flags)
@@ -62,7 +66,11 @@ pub fn ask<Q: Serialize>(python: &Path, flags: &[&str], queries: &[Q]) -> Result
     }
     let answers: Vec<Answer> = serde_json::from_slice(&output.stdout).map_err(|e| e.to_string())?;
     if answers.len() != queries.len() {
-        return Err(format!("{} answers for {} queries", answers.len(), queries.len()));
+        return Err(format!(
+            "{} answers for {} queries",
+            answers.len(),
+            queries.len()
+        ));
     }
     Ok(answers)
 }

@@ -6,7 +6,9 @@ use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
-use compileall_tests::foundation::{self, Case, FLAG_SETS, OptimizationArg, PycBytes, Query, TreeEntry};
+use compileall_tests::foundation::{
+    self, Case, FLAG_SETS, OptimizationArg, PycBytes, Query, TreeEntry,
+};
 use compileall_tests::hex::Hex;
 use compileall_tests::oracle::{self, Answer};
 use compileall_tests::pythons;
@@ -73,7 +75,11 @@ fn path_of(hex: &Hex) -> &Path {
 
 /// Our answer to `query`, in the oracle's encoding. `trees` holds the
 /// trees named so far.
-fn our_answer(query: &Query, py: &Interpreter, trees: &mut HashMap<String, Vec<TreeEntry>>) -> Answer {
+fn our_answer(
+    query: &Query,
+    py: &Interpreter,
+    trees: &mut HashMap<String, Vec<TreeEntry>>,
+) -> Answer {
     match query {
         Query::Tree { name, entries } => {
             trees.insert(name.clone(), entries.clone());
@@ -87,8 +93,12 @@ fn our_answer(query: &Query, py: &Interpreter, trees: &mut HashMap<String, Vec<T
                 "cache_tag": info.cache_tag,
             }))
         }
-        Query::SourceHash { data } => ok(json!(Hex::encode(&pyc_format::source_hash(py.magic, &data.bytes())))),
-        Query::Classify { data, name } => match pyc_format::classify(&py.pyc(data), py.magic, name) {
+        Query::SourceHash { data } => ok(json!(Hex::encode(&pyc_format::source_hash(
+            py.magic,
+            &data.bytes()
+        )))),
+        Query::Classify { data, name } => match pyc_format::classify(&py.pyc(data), py.magic, name)
+        {
             Ok(flags) => ok(json!(flags.0)),
             Err(e) => exc(e.exception_type(), e),
         },
@@ -125,7 +135,10 @@ fn our_answer(query: &Query, py: &Interpreter, trees: &mut HashMap<String, Vec<T
                 Some(OptimizationArg::Str(s)) => Optimization::Text(s.as_os_str()),
             };
             let cwd = cwd.as_ref().map_or(Path::new("/"), path_of);
-            match py.layout(prefix.as_ref()).cache_from_source(path_of(path), optimization, cwd) {
+            match py
+                .layout(prefix.as_ref())
+                .cache_from_source(path_of(path), optimization, cwd)
+            {
                 Ok(p) => ok(hex_path(&p)),
                 Err(e) => exc(e.exception_type(), e),
             }
@@ -163,7 +176,11 @@ fn our_answer(query: &Query, py: &Interpreter, trees: &mut HashMap<String, Vec<T
                 Err(e) => exc("TypeError", e),
             }
         }
-        Query::SymlinkLeaves { tree, fullname, limit } => {
+        Query::SymlinkLeaves {
+            tree,
+            fullname,
+            limit,
+        } => {
             let (_dir, root) = build_tree(&trees[tree]);
             let at_root = |hex: &Hex| root.join(OsStr::from_bytes(&hex.0.replace_root(&root)));
             match rules::symlink_leaves(&at_root(fullname), &at_root(limit), &root, py.version) {
@@ -179,7 +196,10 @@ fn our_answer(query: &Query, py: &Interpreter, trees: &mut HashMap<String, Vec<T
             let resolved = resolved.as_os_str().as_bytes();
             if resolved == root_bytes {
                 ok(json!("{root}"))
-            } else if let Some(rest) = resolved.strip_prefix(root_bytes).filter(|r| r.starts_with(b"/")) {
+            } else if let Some(rest) = resolved
+                .strip_prefix(root_bytes)
+                .filter(|r| r.starts_with(b"/"))
+            {
                 ok(json!(Hex::encode(&[&b"{root}"[..], rest].concat())))
             } else {
                 ok(json!(Hex::encode(resolved)))
@@ -193,9 +213,12 @@ fn our_answer(query: &Query, py: &Interpreter, trees: &mut HashMap<String, Vec<T
         }
         Query::StrStrip { s } => ok(json!(Hex::encode(pystr::strip(&s.0)))),
         Query::StrIsalnum { s } => ok(json!(pystr::is_alnum(&s.0))),
-        Query::StrIsprintable { code_points } => {
-            ok(json!(code_points.iter().map(|&cp| pystr::is_printable(cp)).collect::<Vec<_>>()))
-        }
+        Query::StrIsprintable { code_points } => ok(json!(
+            code_points
+                .iter()
+                .map(|&cp| pystr::is_printable(cp))
+                .collect::<Vec<_>>()
+        )),
         Query::BytesRepr { data } => ok(json!(pystr::bytes_repr(&data.0))),
         Query::ReSearch { pattern, path } => match compileall_cli::PyRegex::new(pattern) {
             Ok(rx) => ok(json!(rx.search(&path.0))),
@@ -215,7 +238,12 @@ impl ReplaceRoot for Vec<u8> {
     fn replace_root(&self, root: &Path) -> Vec<u8> {
         let marker = b"{root}";
         match self.windows(marker.len()).position(|w| w == marker) {
-            Some(i) => [&self[..i], root.as_os_str().as_bytes(), &self[i + marker.len()..]].concat(),
+            Some(i) => [
+                &self[..i],
+                root.as_os_str().as_bytes(),
+                &self[i + marker.len()..],
+            ]
+            .concat(),
             None => self.clone(),
         }
     }
@@ -256,7 +284,10 @@ fn mismatches(cases: &[Case]) -> Vec<String> {
             (_, answer) => answer.clone(),
         };
         if ours != theirs {
-            out.push(format!("{:?}\n    cpython: {theirs:?}\n    ours:    {ours:?}", case.query));
+            out.push(format!(
+                "{:?}\n    cpython: {theirs:?}\n    ours:    {ours:?}",
+                case.query
+            ));
         }
     }
     out
@@ -265,7 +296,12 @@ fn mismatches(cases: &[Case]) -> Vec<String> {
 fn assert_no_mismatches(what: &str, failures: Vec<String>) {
     if !failures.is_empty() {
         let shown: Vec<_> = failures.iter().take(40).cloned().collect();
-        panic!("{what}: {} mismatches, first {}:\n{}", failures.len(), shown.len(), shown.join("\n"));
+        panic!(
+            "{what}: {} mismatches, first {}:\n{}",
+            failures.len(),
+            shown.len(),
+            shown.join("\n")
+        );
     }
 }
 
@@ -282,10 +318,19 @@ fn every_supported_version_has_a_fixture() {
 #[test]
 fn fixtures_ask_the_current_questions() {
     for version in pythons::SUPPORTED {
-        let Some(fixture) = foundation::load_fixture(version) else { continue };
-        let recorded: Vec<Vec<&str>> = fixture.runs.iter().map(|r| r.flags.iter().map(String::as_str).collect()).collect();
+        let Some(fixture) = foundation::load_fixture(version) else {
+            continue;
+        };
+        let recorded: Vec<Vec<&str>> = fixture
+            .runs
+            .iter()
+            .map(|r| r.flags.iter().map(String::as_str).collect())
+            .collect();
         let expected: Vec<Vec<&str>> = FLAG_SETS.iter().map(|f| f.to_vec()).collect();
-        assert_eq!(recorded, expected, "{version}: flag sets changed; run `cargo xtask fixtures`");
+        assert_eq!(
+            recorded, expected,
+            "{version}: flag sets changed; run `cargo xtask fixtures`"
+        );
         for run in &fixture.runs {
             let flags: Vec<&str> = run.flags.iter().map(String::as_str).collect();
             let asked: Vec<&Query> = run.cases.iter().map(|c| &c.query).collect();
@@ -301,7 +346,9 @@ fn fixtures_ask_the_current_questions() {
 #[test]
 fn crates_match_recorded_fixtures() {
     for version in pythons::SUPPORTED {
-        let Some(fixture) = foundation::load_fixture(version) else { continue };
+        let Some(fixture) = foundation::load_fixture(version) else {
+            continue;
+        };
         for run in &fixture.runs {
             let what = format!("fixture {} {:?}", fixture.full_version, run.flags);
             assert_no_mismatches(&what, mismatches(&run.cases));

@@ -17,13 +17,15 @@
 //!
 //! ```no_run
 //! use std::path::Path;
-//! use bytecode::{CompileRequest, Compiler, cpython::{CpythonPool, PoolOptions}};
+//! use bytecode::{CompileRequest, Compiler, CompilerProcess, cpython::{CpythonPool, PoolOptions}};
 //!
 //! let pool = CpythonPool::start(Path::new("python3"), PoolOptions::default())?;
 //! let output = pool.compile(&CompileRequest {
 //!     source: b"print('hello')\n",
 //!     filename: Path::new("hello.py"),
+//!     dfile: None,
 //!     optimizations: &[-1],
+//!     process: CompilerProcess::Main,
 //! })?;
 //! let marshalled = output.levels[0].as_ref().expect("valid source");
 //! let header = pyc_format::PycHeader::timestamp(pool.target().magic, 0, 15);
@@ -56,17 +58,34 @@ pub struct Target {
     pub pycache_prefix: Option<PathBuf>,
 }
 
-/// One source to compile.
+/// One source to compile: the arguments of `py_compile.compile(file,
+/// dfile=..., optimize=...)`, once per level.
 #[derive(Clone, Copy, Debug)]
 pub struct CompileRequest<'a> {
     /// The source bytes, exactly as read from the file.
     pub source: &'a [u8],
-    /// The file name compiled into the code objects and used in error
-    /// messages (compileall's `dfile`, else the source path).
+    /// The source path (`file`).
     pub filename: &'a Path,
+    /// The name to compile into the code objects and error messages instead
+    /// of `filename` (`dfile`; empty means none, as in py_compile).
+    pub dfile: Option<&'a Path>,
     /// Optimization levels, compiled in this order; -1 means the target's
     /// own level. Compilation stops at the first level that fails.
     pub optimizations: &'a [i32],
+    /// Which compileall process CPython would compile this in.
+    pub process: CompilerProcess,
+}
+
+/// Which CPython process compileall compiles a source in. CPython's
+/// marshal output depends on the compiling process (which strings are
+/// already interned there), so a byte-exact backend must know.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum CompilerProcess {
+    /// The `python -m compileall` process itself: `-j 1`, files named on
+    /// the command line, `compile_path`.
+    Main,
+    /// A worker of compile_dir's `ProcessPoolExecutor` (`-j N`, N != 1).
+    PoolWorker,
 }
 
 /// A compile error, as `py_compile.PyCompileError.msg` reports it.

@@ -1,26 +1,29 @@
-//! Running a list of steps fast while printing exactly what a sequential
-//! CPython run prints.
+//! Running a list of steps fast while printing exactly what CPython
+//! prints.
 //!
 //! The steps arrive fully prepared (walked, checked for staleness, in
-//! CPython's order). Compile jobs go to a fixed number of threads, each of
-//! which blocks on the backend; the calling thread prints every step's
-//! output in order as soon as it is complete. Two situations break plain
-//! parallelism and are handled here:
+//! CPython's order). Compile jobs run on threads that block on the backend;
+//! the calling thread prints every step's output in order as soon as it is
+//! complete. What limits the parallelism:
 //!
-//! - a step where CPython raises: nothing after it may happen, so jobs are
-//!   only taken from before the first such step;
-//! - the same source reached twice (`compileall pkg pkg`): the second visit
-//!   must see the pycs the first one wrote, so it is prepared again, in
-//!   order, once the first has finished.
+//! - Jobs CPython runs in its main process (`-j 1`, files named on the
+//!   command line) go through one lane, in order: a CPython process's
+//!   earlier compiles change its later output, so they must happen in one
+//!   worker in CPython's order. Jobs CPython spreads over its process pool
+//!   (`-j N`) run on as many threads as the backend can serve.
+//! - A step where CPython raises: nothing after it may happen, so jobs are
+//!   only taken from before the first such step.
+//! - The same source reached twice (`compileall pkg pkg`): the second visit
+//!   must see the pycs the first one wrote, so it waits for the first and is
+//!   prepared again.
 
-use std::borrow::Cow;
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, OnceLock};
 use std::time::Duration;
 
-use bytecode::{Compiler, Target};
+use bytecode::{Compiler, CompilerProcess, Target};
 use pycache_paths::CacheLayout;
 
 use crate::file::{self, Decision, Executed, Prepared};
@@ -77,56 +80,119 @@ impl Step {
     }
 }
 
+/// One unit of work for the compile threads.
+struct Job {
+    index: usize,
+    /// For a repeated visit: the step of the previous visit of the same
+    /// source, which must be finished first.
+    after: Option<usize>,
+}
+
 /// Runs `steps` and reports what CPython would have.
 pub(crate) fn run(ctx: &Context<'_>, steps: Vec<Step>, sink: &mut dyn Sink) -> Outcome {
     let cutoff = steps.iter().position(Step::raises).unwrap_or(steps.len());
 
-    // Compile jobs, and the steps that must wait for an earlier visit of
-    // the same source.
-    let mut jobs = Vec::new();
-    let mut deferred = vec![false; cutoff];
-    let mut compiling = HashSet::new();
+    let mut main_jobs = Vec::new();
+    let mut pool_jobs = Vec::new();
+    let mut last_visit = HashMap::new();
     for (index, step) in steps[..cutoff].iter().enumerate() {
         let Step::File(prepared) = step else { continue };
         if !matches!(prepared.decision, Decision::Compile(_)) {
             continue;
         }
-        match prepared.identity {
-            Some(identity) if !compiling.insert(identity) => deferred[index] = true,
-            _ => jobs.push(index),
+        let after = prepared
+            .identity
+            .and_then(|id| last_visit.get(&id).copied());
+        if let Some(identity) = prepared.identity {
+            last_visit.insert(identity, index);
+        }
+        let job = Job { index, after };
+        match prepared.process {
+            CompilerProcess::Main => main_jobs.push(job),
+            CompilerProcess::PoolWorker => pool_jobs.push(job),
         }
     }
-    let total = (jobs.len() + deferred.iter().filter(|&&d| d).count()) as u64;
+    let total = (main_jobs.len() + pool_jobs.len()) as u64;
 
     let slots: Vec<OnceLock<Executed>> = (0..cutoff).map(|_| OnceLock::new()).collect();
-    let next_job = AtomicUsize::new(0);
+    // Per step: no job, a job, or a repeated visit (prepared again, so
+    // its result carries the output of that second preparation).
+    let mut jobs_by_step = vec![None; cutoff];
+    for job in main_jobs.iter().chain(&pool_jobs) {
+        jobs_by_step[job.index] = Some(job.after.is_some());
+    }
+    let next_pool_job = AtomicUsize::new(0);
     let stop = AtomicBool::new(false);
     let finished = (Mutex::new(()), Condvar::new());
+    let run_job = |job: &Job| {
+        if let Some(after) = job.after
+            && wait(ctx, &stop, &slots[after], &finished).is_none()
+        {
+            return false;
+        }
+        let Step::File(prepared) = &steps[job.index] else {
+            unreachable!("jobs are file steps")
+        };
+        let executed = match job.after {
+            None => file::execute(ctx, prepared),
+            Some(_) => {
+                // Look again now that the earlier visit wrote its pycs.
+                let again = file::prepare(
+                    ctx,
+                    prepared.fullname.clone(),
+                    &prepared.rewrite,
+                    None,
+                    prepared.process,
+                );
+                let mut executed = file::execute(ctx, &again);
+                executed.chunks.splice(0..0, again.chunks);
+                executed
+            }
+        };
+        let _ = slots[job.index].set(executed);
+        let _guard = finished.0.lock().unwrap();
+        finished.1.notify_all();
+        true
+    };
+    let running = || !stop.load(Ordering::SeqCst) && !ctx.interrupted.load(Ordering::SeqCst);
 
     std::thread::scope(|scope| {
-        for _ in 0..ctx.threads.min(jobs.len()) {
+        if !main_jobs.is_empty() {
             scope.spawn(|| {
-                loop {
-                    if stop.load(Ordering::SeqCst) || ctx.interrupted.load(Ordering::SeqCst) {
+                for job in &main_jobs {
+                    if !running() || !run_job(job) {
                         break;
                     }
-                    let Some(&index) = jobs.get(next_job.fetch_add(1, Ordering::SeqCst)) else {
+                }
+            });
+        }
+        for _ in 0..ctx.threads.min(pool_jobs.len()) {
+            scope.spawn(|| {
+                while running() {
+                    let Some(job) = pool_jobs.get(next_pool_job.fetch_add(1, Ordering::SeqCst))
+                    else {
                         break;
                     };
-                    let Step::File(prepared) = &steps[index] else {
-                        unreachable!("jobs are file steps")
-                    };
-                    let _ = slots[index].set(file::execute(ctx, prepared));
-                    let _guard = finished.0.lock().unwrap();
-                    finished.1.notify_all();
+                    if !run_job(job) {
+                        break;
+                    }
                 }
             });
         }
 
         let outcome = emit(
-            ctx, &steps, cutoff, &deferred, &slots, &finished, total, sink,
+            ctx,
+            &steps,
+            cutoff,
+            &jobs_by_step,
+            &slots,
+            &stop,
+            &finished,
+            total,
+            sink,
         );
         stop.store(true, Ordering::SeqCst);
+        finished.1.notify_all();
         if matches!(outcome, Outcome::Interrupted) {
             ctx.compiler.cancel();
         }
@@ -140,8 +206,9 @@ fn emit(
     ctx: &Context<'_>,
     steps: &[Step],
     cutoff: usize,
-    deferred: &[bool],
+    jobs_by_step: &[Option<bool>],
     slots: &[OnceLock<Executed>],
+    stop: &AtomicBool,
     finished: &(Mutex<()>, Condvar),
     total: u64,
     sink: &mut dyn Sink,
@@ -161,34 +228,20 @@ fn emit(
             Step::File(prepared) => prepared,
             Step::Raise(_) => unreachable!("raising steps come at the cutoff"),
         };
-        let executed = if deferred[index] {
-            // Look again now that the earlier visit has written its pycs.
-            let again = file::prepare(ctx, prepared.fullname.clone(), &prepared.rewrite, None);
-            again.chunks.iter().for_each(|c| sink.write(c));
-            match &again.decision {
-                Decision::Raise(exc) => return Outcome::Raised(exc.clone()),
-                Decision::Skip => None,
-                Decision::Compile(_) => Some(Cow::Owned(file::execute(ctx, &again))),
-            }
-        } else {
+        let Some(repeated) = jobs_by_step[index] else {
             prepared.chunks.iter().for_each(|c| sink.write(c));
-            match prepared.decision {
-                Decision::Compile(_) => match wait(ctx, &slots[index], finished) {
-                    Some(executed) => Some(Cow::Borrowed(executed)),
-                    None => return Outcome::Interrupted,
-                },
-                _ => None,
-            }
+            continue;
         };
-        if let Some(executed) = executed {
-            executed.chunks.iter().for_each(|c| sink.write(c));
-            success &= executed.success;
-            done += 1;
-            sink.progress(done, total);
-            if ctx.interrupted.load(Ordering::SeqCst) {
-                return Outcome::Interrupted;
-            }
+        if !repeated {
+            prepared.chunks.iter().for_each(|c| sink.write(c));
         }
+        let Some(executed) = wait(ctx, stop, &slots[index], finished) else {
+            return Outcome::Interrupted;
+        };
+        executed.chunks.iter().for_each(|c| sink.write(c));
+        success &= executed.success;
+        done += 1;
+        sink.progress(done, total);
     }
     match steps.get(cutoff) {
         None => Outcome::Completed { success },
@@ -204,9 +257,11 @@ fn emit(
     }
 }
 
-/// Waits for a compile result; `None` if the run was interrupted first.
+/// Waits for a compile result; `None` if the run was interrupted or
+/// stopped first.
 fn wait<'a>(
     ctx: &Context<'_>,
+    stop: &AtomicBool,
     slot: &'a OnceLock<Executed>,
     finished: &(Mutex<()>, Condvar),
 ) -> Option<&'a Executed> {
@@ -215,7 +270,7 @@ fn wait<'a>(
         if let Some(executed) = slot.get() {
             return Some(executed);
         }
-        if ctx.interrupted.load(Ordering::SeqCst) {
+        if ctx.interrupted.load(Ordering::SeqCst) || stop.load(Ordering::SeqCst) {
             return None;
         }
         guard = finished

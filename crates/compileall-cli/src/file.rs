@@ -18,7 +18,7 @@ use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 
-use bytecode::CompileRequest;
+use bytecode::{CompileRequest, CompilerProcess};
 use pyc_format::PycHeader;
 use pycache_paths::Optimization;
 use pycache_paths::compileall::{self as rules, DestinationRewrite};
@@ -35,6 +35,8 @@ pub(crate) struct Prepared {
     /// The `-d`/`-s`/`-p` settings it was prepared with (kept to prepare it
     /// again when an earlier step rewrote its pycs).
     pub rewrite: Rewrite,
+    /// The process CPython compiles it in.
+    pub process: CompilerProcess,
     /// Output printed while deciding (the stripdir warning).
     pub chunks: Vec<Chunk>,
     /// The decision.
@@ -57,7 +59,7 @@ pub(crate) enum Decision {
 }
 
 pub(crate) struct Plan {
-    /// The name compiled into the code objects, if not the source path.
+    /// compileall's `dfile`, the name compiled into the code objects.
     dfile: Option<PathBuf>,
     /// One bytecode path per optimization level, in compile order.
     cfiles: Vec<(i32, PathBuf)>,
@@ -77,10 +79,12 @@ pub(crate) fn prepare(
     fullname: PathBuf,
     rewrite: &Rewrite,
     meta: Option<Metadata>,
+    process: CompilerProcess,
 ) -> Prepared {
     let mut prepared = Prepared {
         fullname,
         rewrite: rewrite.clone(),
+        process,
         chunks: Vec::new(),
         decision: Decision::Skip,
         identity: None,
@@ -184,7 +188,7 @@ fn decide(ctx: &Context<'_>, prepared: &mut Prepared, meta: Option<Metadata>) ->
         return Decision::Skip;
     }
     Decision::Compile(Plan {
-        dfile: dfile.path.filter(|d| !d.as_os_str().is_empty()),
+        dfile: dfile.path,
         cfiles,
     })
 }
@@ -232,6 +236,7 @@ pub(crate) fn execute(ctx: &Context<'_>, prepared: &Prepared) -> Executed {
     let mut run = Execution {
         ctx,
         fullname,
+        process: prepared.process,
         chunks: Vec::new(),
         success: true,
     };
@@ -251,6 +256,7 @@ pub(crate) fn execute(ctx: &Context<'_>, prepared: &Prepared) -> Executed {
 struct Execution<'a, 'c> {
     ctx: &'a Context<'c>,
     fullname: &'a Path,
+    process: CompilerProcess,
     chunks: Vec<Chunk>,
     success: bool,
 }
@@ -278,14 +284,15 @@ impl Execution<'_, '_> {
         if !usable.is_empty() {
             let (source, meta) = read_source(self.fullname)
                 .map_err(|err| self.os_error(&err, Some(self.fullname), None))?;
-            let filename = plan.dfile.as_deref().unwrap_or(self.fullname);
             let levels: Vec<i32> = usable.iter().map(|(level, _)| *level).collect();
             let output = ctx
                 .compiler
                 .compile(&CompileRequest {
                     source: &source,
-                    filename,
+                    filename: self.fullname,
+                    dfile: plan.dfile.as_deref(),
                     optimizations: &levels,
+                    process: self.process,
                 })
                 .map_err(|err| Failure::Backend(err.to_string()))?;
             if !output.warnings.is_empty() {

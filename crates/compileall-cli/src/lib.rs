@@ -237,7 +237,10 @@ impl<'c> Session<'c> {
                     fullname,
                     rewrite,
                     meta,
-                } => Step::File(Box::new(file::prepare(&ctx, fullname, &rewrite, meta))),
+                    process,
+                } => Step::File(Box::new(file::prepare(
+                    &ctx, fullname, &rewrite, meta, process,
+                ))),
                 Item::Raise(exception) => Step::Raise(exception),
             })
             .collect();
@@ -256,14 +259,14 @@ impl<'c> Session<'c> {
         options: &Options,
         sink: &mut dyn Sink,
     ) -> Outcome {
-        // compile_path passes none of -d/-s/-p/-x/-o/-e/-j: only the
-        // parallelism survives, which is invisible in the output.
+        // compile_path passes none of -d/-s/-p/-x/-o/-e/-j (our own
+        // parallelism is the backend's, invisible in the output).
         let options = Options {
             maxlevels: Some(0),
             ddir: None,
             rx: None,
             optimize: vec![-1],
-            workers: options.workers.max(0),
+            workers: 1,
             stripdir: None,
             prependdir: None,
             limit_sl_dest: None,

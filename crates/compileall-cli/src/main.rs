@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 
+use bytecode::CompilerProcess;
 use bytecode::cpython::{CpythonPool, PoolOptions};
 use clap::Parser;
 use compileall_cli::cli::{Args, Backend, FileListError, UsageError, read_file_list};
@@ -37,6 +38,13 @@ fn run(args: Args) -> i32 {
             n => n.max(1) as usize,
         },
         timeout: std::time::Duration::from_secs_f64(args.worker_timeout.max(0.001)),
+        // Directories with -j N != 1 compile in CPython's pool processes;
+        // everything else in the main one.
+        first_worker: if args.workers == 1 || args.compile_dest.is_empty() {
+            CompilerProcess::Main
+        } else {
+            CompilerProcess::PoolWorker
+        },
     };
     // The interpreter starts while we check the arguments and walk the tree.
     let starting = std::thread::spawn(move || CpythonPool::start(&python, pool_options));

@@ -8,6 +8,8 @@ use std::fs::Metadata;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use bytecode::CompilerProcess;
+
 use crate::pyerror::PyException;
 use crate::{Options, Rewrite, walk};
 
@@ -37,6 +39,8 @@ pub(crate) enum Item {
         fullname: PathBuf,
         rewrite: Arc<Rewrite>,
         meta: Option<Metadata>,
+        /// The process CPython compiles it in.
+        process: CompilerProcess,
     },
     /// An exception compileall raises here.
     Raise(PyException),
@@ -109,6 +113,7 @@ impl Plan {
                         prependdir: options.prependdir.clone(),
                     }),
                     meta: None,
+                    process: CompilerProcess::Main,
                 }),
                 Dest::Dir(dir) => {
                     if options.workers < 0 {
@@ -136,7 +141,13 @@ impl Plan {
                         assumed_recursion_limit = Some(recursion_limit);
                         i64::from(recursion_limit)
                     });
-                    items.extend(walk::walk(dir, maxlevels, options.quiet, &rewrite));
+                    // compile_dir compiles in a process pool unless workers == 1.
+                    let process = if options.workers == 1 {
+                        CompilerProcess::Main
+                    } else {
+                        CompilerProcess::PoolWorker
+                    };
+                    items.extend(walk::walk(dir, maxlevels, options.quiet, &rewrite, process));
                 }
             }
         }

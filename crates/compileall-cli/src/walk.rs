@@ -7,6 +7,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use bytecode::CompilerProcess;
 use rayon::prelude::*;
 
 use crate::Rewrite;
@@ -15,7 +16,13 @@ use crate::plan::Item;
 /// Walks `dir` like `_walk_dir(dir, maxlevels, quiet)`: `Listing` and
 /// `Can't list` items per `quiet`, and a `File` item (with its `stat()`, if
 /// that succeeded) for every entry that is not a directory.
-pub(crate) fn walk(dir: &Path, maxlevels: i64, quiet: u8, rewrite: &Arc<Rewrite>) -> Vec<Item> {
+pub(crate) fn walk(
+    dir: &Path,
+    maxlevels: i64,
+    quiet: u8,
+    rewrite: &Arc<Rewrite>,
+    process: CompilerProcess,
+) -> Vec<Item> {
     let mut out = Vec::new();
     if quiet == 0 {
         out.push(Item::Listing(dir.to_owned()));
@@ -41,12 +48,13 @@ pub(crate) fn walk(dir: &Path, maxlevels: i64, quiet: u8, rewrite: &Arc<Rewrite>
                     fullname,
                     rewrite: Arc::clone(rewrite),
                     meta,
+                    process,
                 }];
             }
             let is_link =
                 std::fs::symlink_metadata(&fullname).is_ok_and(|m| m.file_type().is_symlink());
             if maxlevels > 0 && name != "." && name != ".." && !is_link {
-                walk(&fullname, maxlevels - 1, quiet, rewrite)
+                walk(&fullname, maxlevels - 1, quiet, rewrite, process)
             } else {
                 Vec::new()
             }

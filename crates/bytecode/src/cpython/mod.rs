@@ -23,7 +23,9 @@ use std::time::Duration;
 
 use pyc_format::{Magic, PythonVersion};
 
-use crate::{BackendError, CompileError, CompileOutput, CompileRequest, Compiler, Target};
+use crate::{
+    BackendError, CompileError, CompileOutput, CompileRequest, Compiler, CompilerProcess, Target,
+};
 use watchdog::Watchdog;
 
 /// The worker program, run with `python -c`.
@@ -36,6 +38,9 @@ pub struct PoolOptions {
     pub max_workers: usize,
     /// How long one request may take before its worker is killed.
     pub timeout: Duration,
+    /// The process the first worker emulates (workers of the other kind
+    /// start when requests ask for them).
+    pub first_worker: CompilerProcess,
 }
 
 impl Default for PoolOptions {
@@ -43,6 +48,7 @@ impl Default for PoolOptions {
         PoolOptions {
             max_workers: 1,
             timeout: Duration::from_secs(600),
+            first_worker: CompilerProcess::Main,
         }
     }
 }
@@ -80,13 +86,23 @@ struct Shared {
 
 struct PoolState {
     idle: Vec<Worker>,
-    /// Workers alive or starting.
-    live: usize,
-    /// Pids of workers checked out for a request.
-    busy: Vec<u32>,
+    /// Workers checked out for a request: pid and kind.
+    busy: Vec<(u32, CompilerProcess)>,
+    /// Workers being started, by kind.
+    starting: Vec<CompilerProcess>,
     /// Why the last attempt to start a worker failed; cleared by a success.
     spawn_error: Option<String>,
     cancelled: bool,
+}
+
+impl PoolState {
+    /// Workers alive or starting, of `kind` or (for `None`) of any kind.
+    fn live(&self, kind: Option<CompilerProcess>) -> usize {
+        let of = |p: CompilerProcess| kind.is_none_or(|k| k == p);
+        self.idle.iter().filter(|w| of(w.process)).count()
+            + self.busy.iter().filter(|(_, p)| of(*p)).count()
+            + self.starting.iter().filter(|p| of(**p)).count()
+    }
 }
 
 impl CpythonPool {
@@ -94,7 +110,7 @@ impl CpythonPool {
     /// Further workers (up to `max_workers`) start in the background when
     /// requests wait for one.
     pub fn start(python: &Path, options: PoolOptions) -> Result<Self, BackendError> {
-        let (worker, handshake) = Worker::spawn(python)?;
+        let (worker, handshake) = Worker::spawn(python, options.first_worker)?;
         let start_error = |reason: String| BackendError::Start {
             python: python.to_owned(),
             reason,
@@ -110,8 +126,8 @@ impl CpythonPool {
                 magic_hex: hex(&target.magic.0),
                 state: Mutex::new(PoolState {
                     idle: vec![worker],
-                    live: 1,
                     busy: Vec::new(),
+                    starting: Vec::new(),
                     spawn_error: None,
                     cancelled: false,
                 }),
@@ -134,28 +150,28 @@ impl CpythonPool {
         &self.shared.python
     }
 
-    /// Runs `f` on an idle worker. A worker that fails is discarded, not
-    /// reused.
+    /// Runs `f` on an idle worker of the given kind (`None`: any). A worker
+    /// that fails is discarded, not reused.
     fn with_worker<T>(
         &self,
+        process: Option<CompilerProcess>,
         f: impl FnOnce(&mut Worker) -> Result<T, BackendError>,
     ) -> Result<T, BackendError> {
-        let mut worker = self.checkout()?;
+        let mut worker = self.checkout(process)?;
         let result = f(&mut worker);
         let shared = &self.shared;
         let mut state = shared.state.lock().unwrap();
-        state.busy.retain(|&pid| pid != worker.pid());
+        state.busy.retain(|&(pid, _)| pid != worker.pid());
         match result {
             Ok(value) if !state.cancelled => {
                 state.idle.push(worker);
                 drop(state);
-                shared.worker_freed.notify_one();
+                shared.worker_freed.notify_all();
                 Ok(value)
             }
             result => {
-                state.live -= 1;
                 drop(state);
-                shared.worker_freed.notify_one();
+                shared.worker_freed.notify_all();
                 worker.kill();
                 result
             }
@@ -166,28 +182,46 @@ impl CpythonPool {
     /// new one starts in the background, and this waits for whichever
     /// worker is free first: a short run never waits for a start-up it
     /// does not need.
-    fn checkout(&self) -> Result<Worker, BackendError> {
+    ///
+    /// There is never more than one [`CompilerProcess::Main`] worker, like
+    /// the one main process of CPython's compileall: what a process has
+    /// compiled before changes its later output, so those compiles must
+    /// happen in one process, in order.
+    fn checkout(&self, process: Option<CompilerProcess>) -> Result<Worker, BackendError> {
         let shared = &self.shared;
+        let wanted = |w: &Worker| process.is_none_or(|p| w.process == p);
         let mut state = shared.state.lock().unwrap();
         loop {
             if state.cancelled {
                 return Err(BackendError::Cancelled);
             }
-            if let Some(worker) = state.idle.pop() {
-                state.busy.push(worker.pid());
+            if let Some(index) = state.idle.iter().position(wanted) {
+                let worker = state.idle.swap_remove(index);
+                state.busy.push((worker.pid(), worker.process));
                 return Ok(worker);
             }
+            let kind = process.unwrap_or(self.options.first_worker);
+            let room_for_kind = kind != CompilerProcess::Main || state.live(Some(kind)) == 0;
             if let Some(reason) = &state.spawn_error {
-                if state.live == 0 {
+                if state.live(None) == 0 {
                     return Err(BackendError::Start {
                         python: shared.python.clone(),
                         reason: reason.clone(),
                     });
                 }
-            } else if state.live < self.options.max_workers {
-                state.live += 1;
+            } else if room_for_kind && state.live(None) < self.options.max_workers {
+                state.starting.push(kind);
                 let shared = Arc::clone(shared);
-                std::thread::spawn(move || shared.add_worker());
+                std::thread::spawn(move || shared.add_worker(kind));
+            } else if room_for_kind && let Some(index) = state.idle.iter().position(|w| !wanted(w))
+            {
+                // The pool is full of idle workers of the other kind: trade
+                // one in, or nothing would ever be free for this request.
+                let unwanted = state.idle.swap_remove(index);
+                drop(state);
+                unwanted.kill();
+                state = shared.state.lock().unwrap();
+                continue;
             }
             state = shared.worker_freed.wait(state).unwrap();
         }
@@ -211,9 +245,9 @@ impl CpythonPool {
 }
 
 impl Shared {
-    /// Starts one worker (already counted in `live`) and makes it idle.
-    fn add_worker(&self) {
-        let started = Worker::spawn(&self.python).and_then(|(worker, handshake)| {
+    /// Starts one worker (already listed as starting) and makes it idle.
+    fn add_worker(&self, process: CompilerProcess) {
+        let started = Worker::spawn(&self.python, process).and_then(|(worker, handshake)| {
             let magic = handshake.get("magic").unwrap_or_default();
             if magic != self.magic_hex.as_bytes() {
                 worker.kill();
@@ -226,21 +260,20 @@ impl Shared {
             Ok(worker)
         });
         let mut state = self.state.lock().unwrap();
+        if let Some(index) = state.starting.iter().position(|&p| p == process) {
+            state.starting.swap_remove(index);
+        }
         match started {
             Ok(worker) if !state.cancelled => {
                 state.spawn_error = None;
                 state.idle.push(worker);
             }
             Ok(worker) => {
-                state.live -= 1;
                 drop(state);
                 worker.kill();
                 return;
             }
-            Err(err) => {
-                state.live -= 1;
-                state.spawn_error = Some(err.to_string());
-            }
+            Err(err) => state.spawn_error = Some(err.to_string()),
         }
         drop(state);
         self.worker_freed.notify_all();
@@ -256,16 +289,21 @@ impl Compiler for CpythonPool {
         let levels = u8::try_from(request.optimizations.len())
             .map_err(|_| BackendError::Protocol("more than 255 optimization levels".into()))?;
         let filename = request.filename.as_os_str().as_bytes();
-        let mut head = Vec::with_capacity(10 + 4 * usize::from(levels) + filename.len());
+        let dfile = request.dfile.map_or(&b""[..], |d| d.as_os_str().as_bytes());
+        let mut head =
+            Vec::with_capacity(14 + 4 * usize::from(levels) + filename.len() + dfile.len());
         head.push(b'C');
         head.push(levels);
         for level in request.optimizations {
             head.extend_from_slice(&level.to_le_bytes());
         }
-        head.extend_from_slice(&u32_len(filename)?.to_le_bytes());
-        head.extend_from_slice(filename);
-        let answer =
-            self.with_worker(|worker| self.timed_request(worker, &[&head, request.source]))?;
+        for name in [filename, dfile] {
+            head.extend_from_slice(&u32_len(name)?.to_le_bytes());
+            head.extend_from_slice(name);
+        }
+        let answer = self.with_worker(Some(request.process), |worker| {
+            self.timed_request(worker, &[&head, request.source])
+        })?;
         parse_compile_answer(&answer)
             .ok_or_else(|| BackendError::Protocol("malformed compile answer".into()))
     }
@@ -277,13 +315,12 @@ impl Compiler for CpythonPool {
     fn cancel(&self) {
         let mut state = self.shared.state.lock().unwrap();
         state.cancelled = true;
-        for &pid in &state.busy {
+        for &(pid, _) in &state.busy {
             // Busy workers are not reaped until their request returns, so
             // the pid is still theirs.
             unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) };
         }
         let idle = std::mem::take(&mut state.idle);
-        state.live -= idle.len();
         drop(state);
         self.shared.worker_freed.notify_all();
         for worker in idle {
@@ -313,7 +350,7 @@ impl CpythonPool {
     }
 
     fn ask(&self, op: &[u8], payload: &[u8]) -> Result<Vec<u8>, BackendError> {
-        self.with_worker(|worker| self.timed_request(worker, &[op, payload]))
+        self.with_worker(None, |worker| self.timed_request(worker, &[op, payload]))
     }
 }
 
@@ -446,13 +483,15 @@ impl Handshake {
 
 /// One worker process.
 struct Worker {
+    /// The compileall process it emulates.
+    process: CompilerProcess,
     child: Child,
     stdin: ChildStdin,
     stdout: BufReader<ChildStdout>,
 }
 
 impl Worker {
-    fn spawn(python: &Path) -> Result<(Worker, Handshake), BackendError> {
+    fn spawn(python: &Path, process: CompilerProcess) -> Result<(Worker, Handshake), BackendError> {
         let start_error = |reason: String| BackendError::Start {
             python: python.to_owned(),
             reason,
@@ -460,6 +499,10 @@ impl Worker {
         let mut child = Command::new(python)
             .arg("-c")
             .arg(WORKER_PY)
+            .arg(match process {
+                CompilerProcess::Main => "main",
+                CompilerProcess::PoolWorker => "pool",
+            })
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -471,6 +514,7 @@ impl Worker {
         let stdin = child.stdin.take().expect("piped");
         let stdout = BufReader::with_capacity(1 << 16, child.stdout.take().expect("piped"));
         let mut worker = Worker {
+            process,
             child,
             stdin,
             stdout,

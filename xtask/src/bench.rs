@@ -1,0 +1,406 @@
+//! `cargo xtask bench`: our `compileall` and `python -m compileall`, run
+//! alternately on the same corpora in one process, several rounds each;
+//! medians of wall time, CPU time and peak memory, and their ratios.
+//!
+//! Every tool is one entry of [`tools`]; a new backend is one more entry
+//! and one more column.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+
+use anyhow::{Context, Result, bail};
+use compileall_tests::pythons::{self, Python};
+
+use crate::corpus;
+
+/// Options of `cargo xtask bench`.
+#[derive(Debug, clap::Args)]
+pub struct BenchArgs {
+    /// Rounds per scenario and tool (medians are reported).
+    #[arg(long, default_value_t = 5)]
+    pub rounds: usize,
+    /// CPython versions to compare with.
+    #[arg(long, value_delimiter = ',', default_values_t = ["3.11".to_string(), "3.14".to_string()])]
+    pub versions: Vec<String>,
+    /// Corpora: stdlib (the interpreter's own; 3.14 adds its test suite),
+    /// synthetic (a generated tree of about 40 MB).
+    #[arg(long, value_delimiter = ',', default_values_t = ["stdlib".to_string(), "synthetic".to_string()])]
+    pub corpora: Vec<String>,
+    /// Scenarios: cold, noop, incremental, opt3.
+    #[arg(long, value_delimiter = ',', default_values_t = ["cold".to_string(), "noop".to_string(), "incremental".to_string(), "opt3".to_string()])]
+    pub scenarios: Vec<String>,
+    /// Where the trees are built (a tmpfs such as /dev/shm measures the
+    /// tools rather than the disk).
+    #[arg(long)]
+    pub work_dir: Option<PathBuf>,
+    /// Also write the results as Markdown to this file.
+    #[arg(long)]
+    pub markdown: Option<PathBuf>,
+}
+
+/// Builds the command line of one tool for a target and arguments.
+type CommandBuilder = Box<dyn Fn(&Python, &[&str]) -> Command>;
+
+/// One way of running compileall.
+struct Tool {
+    name: &'static str,
+    command: CommandBuilder,
+}
+
+fn tools(ours: &Path) -> Vec<Tool> {
+    let ours = ours.to_owned();
+    vec![
+        Tool {
+            name: "cpython",
+            command: Box::new(|python, args| {
+                let mut cmd = Command::new(&python.executable);
+                cmd.args(["-m", "compileall"]).args(args);
+                cmd
+            }),
+        },
+        Tool {
+            name: "ours (cpython workers)",
+            command: Box::new(move |python, args| {
+                let mut cmd = Command::new(&ours);
+                cmd.arg("--python")
+                    .arg(&python.executable)
+                    .args(["--backend", "cpython"])
+                    .args(args);
+                cmd
+            }),
+        },
+    ]
+}
+
+/// What one run cost.
+#[derive(Clone, Copy, Debug, Default)]
+struct Measure {
+    wall: Duration,
+    cpu: Duration,
+    /// Peak of the summed resident memory of the process tree, in bytes.
+    peak_rss: u64,
+}
+
+/// Runs the benchmark and prints its table.
+pub fn run(args: &BenchArgs, ours: &Path) -> Result<()> {
+    let work_dir = args
+        .work_dir
+        .clone()
+        .unwrap_or_else(|| compileall_tests::workspace_root().join("target/bench"));
+    let installed = pythons::installed();
+    let tools = tools(ours);
+    let mut rows = Vec::new();
+    for version in &args.versions {
+        let Some(python) = installed.iter().find(|p| &p.version == version) else {
+            bail!("CPython {version} is not provisioned; run `cargo xtask pythons`");
+        };
+        for corpus_name in &args.corpora {
+            let pristine = work_dir.join(format!("{version}-{corpus_name}/pristine/lib"));
+            let files = corpus::build(corpus_name, python, &pristine)?;
+            for scenario in &args.scenarios {
+                eprintln!(
+                    "bench: CPython {} {corpus_name} ({files} sources) {scenario}",
+                    python.full_version
+                );
+                let mut measures: Vec<Vec<Measure>> = vec![Vec::new(); tools.len()];
+                for round in 0..args.rounds {
+                    // Alternate who goes first, so neither always meets a
+                    // warmer cache.
+                    let order: Vec<usize> = if round % 2 == 0 {
+                        (0..tools.len()).collect()
+                    } else {
+                        (0..tools.len()).rev().collect()
+                    };
+                    for index in order {
+                        let tree = work_dir.join(format!("{version}-{corpus_name}/{index}"));
+                        let measure =
+                            run_scenario(scenario, &tools[index], python, &pristine, &tree, round)?;
+                        measures[index].push(measure);
+                    }
+                }
+                rows.push(Row {
+                    python: python.full_version.clone(),
+                    corpus: format!("{corpus_name} ({files} files)"),
+                    scenario: scenario.clone(),
+                    medians: measures.iter().map(|m| median(m)).collect(),
+                });
+            }
+        }
+    }
+    let table = render(&rows, &tools, args.rounds);
+    println!("{table}");
+    if let Some(path) = &args.markdown {
+        std::fs::write(path, &table).with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(())
+}
+
+/// Prepares `tree` for `scenario` (untimed), then times one run.
+fn run_scenario(
+    scenario: &str,
+    tool: &Tool,
+    python: &Python,
+    pristine: &Path,
+    tree: &Path,
+    round: usize,
+) -> Result<Measure> {
+    let lib = tree.join("lib");
+    let (args, setup): (&[&str], Setup) = match scenario {
+        "cold" => (&["-q", "-j0", "lib"], Setup::Fresh),
+        "noop" => (&["-q", "-j0", "lib"], Setup::Compiled),
+        "incremental" => (&["-q", "-j0", "lib"], Setup::Touched),
+        "opt3" => (
+            &[
+                "-q",
+                "-j0",
+                "-o",
+                "0",
+                "-o",
+                "1",
+                "-o",
+                "2",
+                "--hardlink-dupes",
+                "lib",
+            ],
+            Setup::Fresh,
+        ),
+        other => bail!("unknown scenario {other:?} (cold, noop, incremental, opt3)"),
+    };
+    if !lib.exists() {
+        copy_tree(pristine, &lib)?;
+    }
+    match setup {
+        Setup::Fresh => remove_pycaches(&lib)?,
+        Setup::Compiled | Setup::Touched => {
+            // Bring the tree up to date with the tool itself.
+            let status = (tool.command)(python, args)
+                .current_dir(tree)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()?;
+            if status.code().is_none_or(|c| c > 1) {
+                bail!("{} failed to prepare {}", tool.name, lib.display());
+            }
+            if matches!(setup, Setup::Touched) {
+                touch_one_percent(&lib, round)?;
+            }
+        }
+    }
+    let mut command = (tool.command)(python, args);
+    command
+        .current_dir(tree)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    measure(command)
+}
+
+enum Setup {
+    /// No pycs at all.
+    Fresh,
+    /// Every pyc up to date.
+    Compiled,
+    /// Up to date, then 1% of the sources touched.
+    Touched,
+}
+
+fn measure(mut command: Command) -> Result<Measure> {
+    let before = children_cpu();
+    let start = Instant::now();
+    let child = command.spawn().context("starting the tool")?;
+    let pid = child.id();
+    let peak = Arc::new(Mutex::new(0u64));
+    let done = Arc::new(AtomicBool::new(false));
+    let sampler = {
+        let (peak, done) = (Arc::clone(&peak), Arc::clone(&done));
+        std::thread::spawn(move || {
+            while !done.load(Ordering::SeqCst) {
+                let rss = tree_rss(pid);
+                let mut peak = peak.lock().unwrap();
+                *peak = (*peak).max(rss);
+                drop(peak);
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        })
+    };
+    let output = child.wait_with_output()?;
+    let wall = start.elapsed();
+    done.store(true, Ordering::SeqCst);
+    sampler.join().expect("sampler thread");
+    if output.status.code().is_none_or(|c| c > 1) {
+        bail!("{command:?} failed: {}", output.status);
+    }
+    Ok(Measure {
+        wall,
+        cpu: children_cpu().saturating_sub(before),
+        peak_rss: *peak.lock().unwrap(),
+    })
+}
+
+/// User plus system time of all waited-for descendants so far.
+fn children_cpu() -> Duration {
+    // SAFETY: getrusage only writes the struct it is given.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage) };
+    let tv = |t: libc::timeval| {
+        Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64)
+    };
+    tv(usage.ru_utime) + tv(usage.ru_stime)
+}
+
+/// Summed resident memory of `root` and all its descendants.
+fn tree_rss(root: u32) -> u64 {
+    let mut parent_of = BTreeMap::new();
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return 0;
+    };
+    for entry in entries.flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        if let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            && let Some(after_name) = stat.rfind(')').map(|i| &stat[i + 2..])
+            && let Some(ppid) = after_name
+                .split(' ')
+                .nth(1)
+                .and_then(|p| p.parse::<u32>().ok())
+        {
+            parent_of.insert(pid, ppid);
+        }
+    }
+    let page = 4096;
+    parent_of
+        .keys()
+        .filter(|&&pid| {
+            let mut p = pid;
+            loop {
+                if p == root {
+                    return true;
+                }
+                match parent_of.get(&p) {
+                    Some(&pp) if pp != 0 && pp != p => p = pp,
+                    _ => return false,
+                }
+            }
+        })
+        .filter_map(|pid| std::fs::read_to_string(format!("/proc/{pid}/statm")).ok())
+        .filter_map(|statm| statm.split(' ').nth(1)?.parse::<u64>().ok())
+        .map(|pages| pages * page)
+        .sum()
+}
+
+fn median(values: &[Measure]) -> Measure {
+    let pick = |mut v: Vec<Duration>| {
+        v.sort();
+        v[v.len() / 2]
+    };
+    let mut rss: Vec<u64> = values.iter().map(|m| m.peak_rss).collect();
+    rss.sort();
+    Measure {
+        wall: pick(values.iter().map(|m| m.wall).collect()),
+        cpu: pick(values.iter().map(|m| m.cpu).collect()),
+        peak_rss: rss[rss.len() / 2],
+    }
+}
+
+struct Row {
+    python: String,
+    corpus: String,
+    scenario: String,
+    medians: Vec<Measure>,
+}
+
+fn render(rows: &[Row], tools: &[Tool], rounds: usize) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "Medians of {rounds} rounds; ratio = CPython / tool (above 1: the tool is faster or smaller).\n"
+    );
+    let _ = write!(out, "| CPython | corpus | scenario |");
+    for tool in tools {
+        let _ = write!(out, " {} wall | cpu | peak RSS |", tool.name);
+    }
+    for tool in &tools[1..] {
+        let _ = write!(
+            out,
+            " {}: wall ratio | cpu ratio | memory ratio |",
+            tool.name
+        );
+    }
+    out.push('\n');
+    let columns = 3 + 3 * tools.len() + 3 * (tools.len() - 1);
+    out.push_str(&"|---".repeat(columns));
+    out.push_str("|\n");
+    for row in rows {
+        let _ = write!(
+            out,
+            "| {} | {} | {} |",
+            row.python, row.corpus, row.scenario
+        );
+        for m in &row.medians {
+            let _ = write!(
+                out,
+                " {:.3} s | {:.3} s | {:.0} MB |",
+                m.wall.as_secs_f64(),
+                m.cpu.as_secs_f64(),
+                m.peak_rss as f64 / 1e6
+            );
+        }
+        let base = row.medians[0];
+        for m in &row.medians[1..] {
+            let _ = write!(
+                out,
+                " {:.2}x | {:.2}x | {:.2}x |",
+                base.wall.as_secs_f64() / m.wall.as_secs_f64(),
+                base.cpu.as_secs_f64() / m.cpu.as_secs_f64().max(1e-9),
+                base.peak_rss as f64 / (m.peak_rss as f64).max(1.0)
+            );
+        }
+        out.push('\n');
+    }
+    out
+}
+
+fn copy_tree(from: &Path, to: &Path) -> Result<()> {
+    std::fs::create_dir_all(to.parent().expect("trees have parents"))?;
+    let status = Command::new("cp").arg("-a").arg(from).arg(to).status()?;
+    if !status.success() {
+        bail!("copying {} to {} failed", from.display(), to.display());
+    }
+    Ok(())
+}
+
+fn remove_pycaches(dir: &Path) -> Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let path = entry.path();
+        let kind = entry.file_type()?;
+        if kind.is_dir() {
+            if entry.file_name() == "__pycache__" {
+                std::fs::remove_dir_all(&path)?;
+            } else {
+                remove_pycaches(&path)?;
+            }
+        } else if path.extension().is_some_and(|e| e == "pyc") {
+            std::fs::remove_file(&path)?;
+        }
+    }
+    Ok(())
+}
+
+/// Gives every hundredth source (the same ones each round) a new mtime.
+fn touch_one_percent(dir: &Path, round: usize) -> Result<()> {
+    let mut sources = Vec::new();
+    corpus::collect_sources(dir, &mut sources)?;
+    sources.sort();
+    let when = SystemTime::now() + Duration::from_secs(10 + round as u64);
+    for source in sources.iter().step_by(100) {
+        let file = std::fs::File::options().write(true).open(source)?;
+        file.set_modified(when)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,111 @@
+//! Project automation: `cargo xtask <command>`.
+//!
+//! - `pythons`: provision the real CPython interpreters the tests compare
+//!   against;
+//! - `fixtures`: record what those interpreters answer, under `tests/`;
+//! - `test`: everything CI runs (provision, build, test, conformance);
+//! - `conformance`: compile a tree with both tools and report differences;
+//! - `bench`: time both tools side by side.
+
+mod bench;
+mod conformance;
+mod corpus;
+mod fixtures;
+mod pythons;
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use anyhow::{Result, bail};
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "cargo xtask", about = "Project automation for compileall")]
+struct Cli {
+    #[command(subcommand)]
+    command: Task,
+}
+
+#[derive(Subcommand)]
+enum Task {
+    /// Provision CPython 3.13, 3.14 and 3.15 (and record the host's 3.11)
+    Pythons(pythons::PythonsArgs),
+    /// Re-record the fixtures under tests/fixtures from real CPython
+    Fixtures {
+        /// Only these versions (default: all supported)
+        #[arg(long, value_delimiter = ',')]
+        versions: Vec<String>,
+    },
+    /// Run everything CI runs: provision, build, test, conformance
+    Test,
+    /// Compile trees with both tools and report every difference
+    Conformance(conformance::ConformanceArgs),
+    /// Time our compileall against python -m compileall
+    Bench(bench::BenchArgs),
+}
+
+fn main() -> Result<()> {
+    match Cli::parse().command {
+        Task::Pythons(args) => pythons::run(&args).map(drop),
+        Task::Fixtures { versions } => fixtures::run(&versions),
+        Task::Test => test(),
+        Task::Conformance(args) => conformance::run(&args, &build_release()?),
+        Task::Bench(args) => bench::run(&args, &build_release()?),
+    }
+}
+
+/// `cargo build --release -p compileall-cli`, returning the binary.
+fn build_release() -> Result<PathBuf> {
+    cargo(&["build", "--release", "-p", "compileall-cli"])?;
+    Ok(compileall_tests::workspace_root().join("target/release/compileall"))
+}
+
+fn cargo(args: &[&str]) -> Result<()> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let status = Command::new(cargo)
+        .args(args)
+        .current_dir(compileall_tests::workspace_root())
+        .status()?;
+    if !status.success() {
+        bail!("cargo {} failed", args.join(" "));
+    }
+    Ok(())
+}
+
+/// The README's test command.
+fn test() -> Result<()> {
+    let manifest = pythons::run(&pythons::PythonsArgs::default())?;
+    cargo(&["build", "--workspace", "--all-targets"])?;
+    cargo(&["test", "--workspace"])?;
+
+    // Whole standard libraries through both tools: 3.11's, and 3.14's,
+    // which includes CPython's own test suite (libpython3.14-testsuite).
+    let ours = build_release()?;
+    for version in ["3.11", "3.14"] {
+        let Some(python) = manifest.pythons.iter().find(|p| p.version == version) else {
+            eprintln!("SKIPPED conformance on the {version} stdlib: interpreter not provisioned");
+            continue;
+        };
+        if version == "3.14" && python.testsuite.is_none() {
+            eprintln!(
+                "WARNING: CPython {version}'s test suite is not installed; comparing the stdlib alone"
+            );
+        }
+        // -j 1 compiles in CPython's main process, -j 0 in its pool
+        // processes; their pycs differ, and both must match.
+        for jobs in [1, 0] {
+            conformance::run(
+                &conformance::ConformanceArgs {
+                    python: python.executable.clone(),
+                    dirs: vec![python.stdlib.clone()],
+                    jobs,
+                    args: "-q".into(),
+                    exclude: conformance::default_excludes(),
+                    work_dir: None,
+                },
+                &ours,
+            )?;
+        }
+    }
+    Ok(())
+}
