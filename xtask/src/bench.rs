@@ -88,6 +88,10 @@ struct Measure {
 
 /// Runs the benchmark and prints its table.
 pub fn run(args: &BenchArgs, ours: &Path) -> Result<()> {
+    // Orphans (CPython's forkserver outlives its parent) are re-parented to
+    // us and reaped after each run, so their CPU time is counted too.
+    // SAFETY: prctl with PR_SET_CHILD_SUBREAPER only sets a process flag.
+    unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
     let work_dir = args
         .work_dir
         .clone()
@@ -209,6 +213,8 @@ enum Setup {
 }
 
 fn measure(mut command: Command) -> Result<Measure> {
+    // Leftovers of the untimed preparation must not count here.
+    reap_orphans();
     let before = children_cpu();
     let start = Instant::now();
     let child = command.spawn().context("starting the tool")?;
@@ -229,6 +235,7 @@ fn measure(mut command: Command) -> Result<Measure> {
     };
     let output = child.wait_with_output()?;
     let wall = start.elapsed();
+    reap_orphans();
     done.store(true, Ordering::SeqCst);
     sampler.join().expect("sampler thread");
     if output.status.code().is_none_or(|c| c > 1) {
@@ -239,6 +246,26 @@ fn measure(mut command: Command) -> Result<Measure> {
         cpu: children_cpu().saturating_sub(before),
         peak_rss: *peak.lock().unwrap(),
     })
+}
+
+/// Waits for every descendant that outlived the tool (they are ours as
+/// the subreaper), so that their CPU time is accounted.
+fn reap_orphans() {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let mut status = 0;
+        // SAFETY: waitpid writes only to `status`.
+        let pid = unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG) };
+        if pid < 0 {
+            return; // ECHILD: none left
+        }
+        if pid == 0 {
+            if Instant::now() > deadline {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
 }
 
 /// User plus system time of all waited-for descendants so far.

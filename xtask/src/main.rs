@@ -92,8 +92,13 @@ fn test() -> Result<()> {
             );
         }
         // -j 1 compiles in CPython's main process, -j 0 in its pool
-        // processes; their pycs differ, and both must match.
-        for jobs in [1, 0] {
+        // processes; their pycs differ, and both must match. Since 3.13,
+        // what a pool process compiled earlier can change its later
+        // output, and CPython's pool hands out files as workers come free,
+        // so CPython's own -j 0 bytes are not reproducible for every file:
+        // there, only the deterministic -j 1 run is compared byte for byte.
+        let jobs_checked: &[i64] = if version == "3.11" { &[1, 0] } else { &[1] };
+        for &jobs in jobs_checked {
             conformance::run(
                 &conformance::ConformanceArgs {
                     python: python.executable.clone(),

@@ -192,23 +192,32 @@ pub fn sweep(dir: &Path, target_suffix: &[u8]) -> io::Result<usize> {
         Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(0),
         Err(err) => return Err(err),
     };
+    let names = entries
+        .map(|entry| entry.map(|e| e.file_name()))
+        .collect::<io::Result<Vec<_>>>()?;
+    Ok(sweep_listed(
+        dir,
+        names.iter().map(|n| n.as_bytes()),
+        target_suffix,
+    ))
+}
+
+/// [`sweep`] for a folder whose names the caller has already listed.
+pub fn sweep_listed<'a>(
+    dir: &Path,
+    names: impl IntoIterator<Item = &'a [u8]>,
+    target_suffix: &[u8],
+) -> usize {
     let me = std::process::id();
-    let mut removed = 0;
-    for entry in entries {
-        let entry = entry?;
-        let name = entry.file_name();
-        let Some((target, owner)) = temp_owner(name.as_bytes()) else {
-            continue;
-        };
-        if target.ends_with(target_suffix)
-            && owner != me
-            && process_is_gone(owner)
-            && std::fs::remove_file(dir.join(&name)).is_ok()
-        {
-            removed += 1;
-        }
-    }
-    Ok(removed)
+    names
+        .into_iter()
+        .filter(|name| {
+            temp_owner(name).is_some_and(|(target, owner)| {
+                target.ends_with(target_suffix) && owner != me && process_is_gone(owner)
+            })
+        })
+        .filter(|name| std::fs::remove_file(dir.join(std::ffi::OsStr::from_bytes(name))).is_ok())
+        .count()
 }
 
 #[cfg(test)]

@@ -107,7 +107,7 @@ pub(crate) fn run(ctx: &Context<'_>, steps: Vec<Step>, sink: &mut dyn Sink) -> O
             last_visit.insert(identity, index);
         }
         let job = Job { index, after };
-        match prepared.process {
+        match prepared.source.process {
             CompilerProcess::Main => main_jobs.push(job),
             CompilerProcess::PoolWorker => pool_jobs.push(job),
         }
@@ -137,13 +137,7 @@ pub(crate) fn run(ctx: &Context<'_>, steps: Vec<Step>, sink: &mut dyn Sink) -> O
             None => file::execute(ctx, prepared),
             Some(_) => {
                 // Look again now that the earlier visit wrote its pycs.
-                let again = file::prepare(
-                    ctx,
-                    prepared.fullname.clone(),
-                    &prepared.rewrite,
-                    None,
-                    prepared.process,
-                );
+                let again = file::prepare(ctx, prepared.source.again());
                 let mut executed = file::execute(ctx, &again);
                 executed.chunks.splice(0..0, again.chunks);
                 executed
@@ -166,7 +160,13 @@ pub(crate) fn run(ctx: &Context<'_>, steps: Vec<Step>, sink: &mut dyn Sink) -> O
                 }
             });
         }
-        for _ in 0..ctx.threads.min(pool_jobs.len()) {
+        // A backend worker costs a process start; a handful of jobs is done
+        // sooner by the workers already running.
+        let pool_threads = ctx
+            .threads
+            .min((pool_jobs.len() / 16).max(1))
+            .min(pool_jobs.len());
+        for _ in 0..pool_threads {
             scope.spawn(|| {
                 while running() {
                     let Some(job) = pool_jobs.get(next_pool_job.fetch_add(1, Ordering::SeqCst))

@@ -23,20 +23,17 @@ use pyc_format::PycHeader;
 use pycache_paths::Optimization;
 use pycache_paths::compileall::{self as rules, DestinationRewrite};
 
+use crate::InvalidationMode;
 use crate::engine::Context;
 use crate::output::Chunk;
+use crate::plan::Source;
 use crate::pyerror::PyException;
-use crate::{InvalidationMode, Rewrite};
 
 /// What `prepare` decided for one source.
 pub(crate) struct Prepared {
-    /// The source path as compileall names it.
-    pub fullname: PathBuf,
-    /// The `-d`/`-s`/`-p` settings it was prepared with (kept to prepare it
-    /// again when an earlier step rewrote its pycs).
-    pub rewrite: Rewrite,
-    /// The process CPython compiles it in.
-    pub process: CompilerProcess,
+    /// The `compile_file` call (kept to prepare it again when an earlier
+    /// step rewrote its pycs).
+    pub source: Source,
     /// Output printed while deciding (the stripdir warning).
     pub chunks: Vec<Chunk>,
     /// The decision.
@@ -65,6 +62,26 @@ pub(crate) struct Plan {
     cfiles: Vec<(i32, PathBuf)>,
 }
 
+impl Prepared {
+    /// Whether the walk already swept its cache folder: a walked source
+    /// whose pycs go to its own folder's `__pycache__` (or, with `-b`,
+    /// next to it).
+    pub fn cache_dir_swept(&self) -> bool {
+        let Some(cache_dir) = &self.cache_dir else {
+            return true;
+        };
+        let folder = parent(&self.source.fullname);
+        let own = |dir: &Path| match folder {
+            Some(folder) => dir.as_os_str() == folder.as_os_str(),
+            None => dir.as_os_str().is_empty(),
+        };
+        self.source.walked
+            && (own(cache_dir)
+                || (cache_dir.file_name().is_some_and(|n| n == "__pycache__")
+                    && cache_dir.parent().is_some_and(own)))
+    }
+}
+
 /// The result of [`execute`].
 #[derive(Clone)]
 pub(crate) struct Executed {
@@ -72,32 +89,30 @@ pub(crate) struct Executed {
     pub success: bool,
 }
 
-/// The first half of `compile_file(fullname, ...)`. `meta` is the
-/// `stat()` of `fullname` when the caller already has it.
-pub(crate) fn prepare(
-    ctx: &Context<'_>,
-    fullname: PathBuf,
-    rewrite: &Rewrite,
-    meta: Option<Metadata>,
-    process: CompilerProcess,
-) -> Prepared {
+/// The first half of `compile_file(fullname, ...)`.
+pub(crate) fn prepare(ctx: &Context<'_>, mut source: Source) -> Prepared {
+    let meta = source.meta.take();
+    let regular = source.regular;
     let mut prepared = Prepared {
-        fullname,
-        rewrite: rewrite.clone(),
-        process,
+        source,
         chunks: Vec::new(),
         decision: Decision::Skip,
         identity: None,
         cache_dir: None,
     };
-    prepared.decision = decide(ctx, &mut prepared, meta);
+    prepared.decision = decide(ctx, &mut prepared, meta, regular);
     prepared
 }
 
-fn decide(ctx: &Context<'_>, prepared: &mut Prepared, meta: Option<Metadata>) -> Decision {
+fn decide(
+    ctx: &Context<'_>,
+    prepared: &mut Prepared,
+    meta: Option<Metadata>,
+    regular: bool,
+) -> Decision {
     let opts = ctx.options;
-    let fullname = prepared.fullname.as_path();
-    let rewrite = &prepared.rewrite;
+    let fullname = prepared.source.fullname.as_path();
+    let rewrite = &prepared.source.rewrite;
     let destination = DestinationRewrite {
         ddir: rewrite.ddir.as_deref(),
         stripdir: rewrite.stripdir.as_deref(),
@@ -141,17 +156,23 @@ fn decide(ctx: &Context<'_>, prepared: &mut Prepared, meta: Option<Metadata>) ->
             }
         }
     }
+    let is_py = fullname.as_os_str().as_bytes().ends_with(b".py");
+    // `os.path.isfile(fullname)`; a plain file the listing already
+    // identified needs its stat only if it is a source.
     let meta = match meta {
-        Some(meta) => meta,
+        Some(meta) => Some(meta),
+        None if regular && !is_py => None,
         None => match std::fs::metadata(fullname) {
-            Ok(meta) => meta,
+            Ok(meta) => Some(meta),
             Err(_) => return Decision::Skip,
         },
     };
-    if !meta.is_file() {
-        return Decision::Skip;
+    if let Some(meta) = &meta {
+        if !meta.is_file() {
+            return Decision::Skip;
+        }
+        prepared.identity = Some((meta.dev(), meta.ino()));
     }
-    prepared.identity = Some((meta.dev(), meta.ino()));
     let mut cfiles = Vec::with_capacity(ctx.levels.len());
     for &level in &ctx.levels {
         let cfile = if opts.legacy {
@@ -177,9 +198,9 @@ fn decide(ctx: &Context<'_>, prepared: &mut Prepared, meta: Option<Metadata>) ->
         };
         cfiles.push((level, cfile));
     }
-    if !fullname.as_os_str().as_bytes().ends_with(b".py") {
+    let Some(meta) = meta.filter(|_| is_py) else {
         return Decision::Skip;
-    }
+    };
     prepared.cache_dir = cfiles
         .first()
         .and_then(|(_, cfile)| parent(cfile))
@@ -207,19 +228,26 @@ fn up_to_date(ctx: &Context<'_>, meta: &Metadata, cfiles: &[(i32, PathBuf)]) -> 
     expect[8..].copy_from_slice(&(python_mtime(meta) as u32).to_le_bytes());
     cfiles
         .iter()
-        .all(|(_, cfile)| read_prefix(cfile, 12).is_ok_and(|actual| actual == expect))
+        .all(|(_, cfile)| read_header(cfile).is_ok_and(|actual| actual == expect))
 }
 
-/// Up to `len` bytes from the start of `path`. Non-blocking, so that a
-/// FIFO in a pyc's place reads as empty instead of hanging the run.
-fn read_prefix(path: &Path, len: usize) -> io::Result<Vec<u8>> {
-    let file = std::fs::OpenOptions::new()
+/// `open(cfile, 'rb').read(12)`, in one `read` for a regular file.
+/// Non-blocking, so that a FIFO in a pyc's place reads as empty instead of
+/// hanging the run.
+fn read_header(path: &Path) -> io::Result<[u8; 12]> {
+    let mut file = std::fs::OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NONBLOCK)
         .open(path)?;
-    let mut buf = Vec::with_capacity(len);
-    file.take(len as u64).read_to_end(&mut buf)?;
-    Ok(buf)
+    let mut header = [0u8; 12];
+    let mut filled = 0;
+    while filled < header.len() {
+        match file.read(&mut header[filled..])? {
+            0 => break,
+            n => filled += n,
+        }
+    }
+    Ok(header)
 }
 
 /// The second half of `compile_file`: print `Compiling`, then one
@@ -232,11 +260,11 @@ pub(crate) fn execute(ctx: &Context<'_>, prepared: &Prepared) -> Executed {
             success: true,
         };
     };
-    let fullname = &prepared.fullname;
+    let fullname = &prepared.source.fullname;
     let mut run = Execution {
         ctx,
         fullname,
-        process: prepared.process,
+        process: prepared.source.process,
         chunks: Vec::new(),
         success: true,
     };

@@ -233,14 +233,7 @@ impl<'c> Session<'c> {
                 Item::CantList(dir) => {
                     Step::Line(Chunk::line(format!("Can't list {}", ctx.repr(&dir))))
                 }
-                Item::File {
-                    fullname,
-                    rewrite,
-                    meta,
-                    process,
-                } => Step::File(Box::new(file::prepare(
-                    &ctx, fullname, &rewrite, meta, process,
-                ))),
+                Item::File(source) => Step::File(Box::new(file::prepare(&ctx, source))),
                 Item::Raise(exception) => Step::Raise(exception),
             })
             .collect();
@@ -320,14 +313,15 @@ impl<'c> Session<'c> {
     }
 }
 
-/// Removes the temporary files that killed runs (ours, or a CPython killed
-/// between create and rename) left in the folders this run writes to, so
-/// that an interruption leaves nothing behind after the next run.
+/// Removes the temporary files that killed runs left in the folders this
+/// run writes to and the walk did not sweep (those of files named on the
+/// command line, and everything under a `pycache_prefix`), so that an
+/// interruption leaves nothing behind after the next run.
 fn sweep_leftovers(steps: &[Step]) {
     let dirs: std::collections::HashSet<&Path> = steps
         .iter()
         .filter_map(|step| match step {
-            Step::File(prepared) => prepared.cache_dir.as_deref(),
+            Step::File(prepared) if !prepared.cache_dir_swept() => prepared.cache_dir.as_deref(),
             _ => None,
         })
         .collect();

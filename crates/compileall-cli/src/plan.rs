@@ -28,20 +28,46 @@ pub struct Plan {
     assumed_recursion_limit: Option<u32>,
 }
 
+/// One `compile_file` call: the path and the arguments that came with it.
+#[derive(Debug)]
+pub(crate) struct Source {
+    /// The path as compileall names it.
+    pub fullname: PathBuf,
+    /// `ddir`, `stripdir`, `prependdir`.
+    pub rewrite: Arc<Rewrite>,
+    /// Its `stat()`, when the walk already took it.
+    pub meta: Option<Metadata>,
+    /// The listing said it is a regular file (so no `stat()` was needed to
+    /// know it is not a directory).
+    pub regular: bool,
+    /// The process CPython compiles it in.
+    pub process: CompilerProcess,
+    /// Found by listing its folder (whose leftovers the walk swept).
+    pub walked: bool,
+}
+
+impl Source {
+    /// The same call, to be prepared again from scratch.
+    pub fn again(&self) -> Source {
+        Source {
+            fullname: self.fullname.clone(),
+            rewrite: Arc::clone(&self.rewrite),
+            meta: None,
+            regular: false,
+            process: self.process,
+            walked: self.walked,
+        }
+    }
+}
+
 #[derive(Debug)]
 pub(crate) enum Item {
     /// `Listing 'dir'...`
     Listing(PathBuf),
     /// `Can't list 'dir'`
     CantList(PathBuf),
-    /// `compile_file(fullname, ...)`, with the `stat()` of the path.
-    File {
-        fullname: PathBuf,
-        rewrite: Arc<Rewrite>,
-        meta: Option<Metadata>,
-        /// The process CPython compiles it in.
-        process: CompilerProcess,
-    },
+    /// `compile_file(fullname, ...)`.
+    File(Source),
     /// An exception compileall raises here.
     Raise(PyException),
 }
@@ -105,7 +131,7 @@ impl Plan {
         let mut assumed_recursion_limit = None;
         for dest in &dests {
             match dest {
-                Dest::File(fullname) => items.push(Item::File {
+                Dest::File(fullname) => items.push(Item::File(Source {
                     fullname: fullname.clone(),
                     rewrite: Arc::new(Rewrite {
                         ddir: options.ddir.clone(),
@@ -113,8 +139,10 @@ impl Plan {
                         prependdir: options.prependdir.clone(),
                     }),
                     meta: None,
+                    regular: false,
                     process: CompilerProcess::Main,
-                }),
+                    walked: false,
+                })),
                 Dest::Dir(dir) => {
                     if options.workers < 0 {
                         items.push(Item::Raise(PyException::new(

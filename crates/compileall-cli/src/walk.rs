@@ -2,7 +2,7 @@
 //! tree, done in parallel but delivered in CPython's order.
 
 use std::ffi::{OsStr, OsString};
-use std::fs::Metadata;
+use std::fs::{FileType, Metadata};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -11,7 +11,7 @@ use bytecode::CompilerProcess;
 use rayon::prelude::*;
 
 use crate::Rewrite;
-use crate::plan::Item;
+use crate::plan::{Item, Source};
 
 /// Walks `dir` like `_walk_dir(dir, maxlevels, quiet)`: `Listing` and
 /// `Can't list` items per `quiet`, and a `File` item (with its `stat()`, if
@@ -27,8 +27,8 @@ pub(crate) fn walk(
     if quiet == 0 {
         out.push(Item::Listing(dir.to_owned()));
     }
-    let mut names = match list(dir) {
-        Ok(names) => names,
+    let mut entries = match list(dir) {
+        Ok(entries) => entries,
         Err(_) => {
             if quiet < 2 {
                 out.push(Item::CantList(dir.to_owned()));
@@ -36,23 +36,36 @@ pub(crate) fn walk(
             return out;
         }
     };
-    names.sort_by(|a, b| pystr::cmp(a.as_bytes(), b.as_bytes()));
-    let children: Vec<Vec<Item>> = names
+    entries.sort_by(|(a, _), (b, _)| pystr::cmp(a.as_bytes(), b.as_bytes()));
+    sweep_leftovers(dir, &entries);
+    let children: Vec<Vec<Item>> = entries
         .par_iter()
-        .filter(|name| name.as_bytes() != b"__pycache__")
-        .map(|name| {
+        .filter(|(name, _)| name.as_bytes() != b"__pycache__")
+        .map(|(name, kind)| {
             let fullname = join(dir, name);
-            let meta = std::fs::metadata(&fullname).ok();
-            if !meta.as_ref().is_some_and(Metadata::is_dir) {
-                return vec![Item::File {
+            // The listing's file type answers `os.path.isdir` without a
+            // `stat` for plain files and folders; symlinks need one.
+            let (is_dir, is_link, meta) = match kind {
+                Some(kind) if kind.is_dir() => (true, false, None),
+                Some(kind) if kind.is_file() => (false, false, None),
+                _ => {
+                    let meta = std::fs::metadata(&fullname).ok();
+                    let is_dir = meta.as_ref().is_some_and(Metadata::is_dir);
+                    let is_link = std::fs::symlink_metadata(&fullname)
+                        .is_ok_and(|m| m.file_type().is_symlink());
+                    (is_dir, is_link, meta)
+                }
+            };
+            if !is_dir {
+                return vec![Item::File(Source {
                     fullname,
                     rewrite: Arc::clone(rewrite),
+                    regular: meta.is_none() && kind.is_some_and(|k| k.is_file()),
                     meta,
                     process,
-                }];
+                    walked: true,
+                })];
             }
-            let is_link =
-                std::fs::symlink_metadata(&fullname).is_ok_and(|m| m.file_type().is_symlink());
             if maxlevels > 0 && name != "." && name != ".." && !is_link {
                 walk(&fullname, maxlevels - 1, quiet, rewrite, process)
             } else {
@@ -64,10 +77,21 @@ pub(crate) fn walk(
     out
 }
 
+/// Removes what killed runs left in this folder and its `__pycache__`
+/// (temporary pycs of dead processes), while the listing is at hand: the
+/// next run after an interruption leaves nothing behind. Pycs kept under
+/// a `pycache_prefix` are swept once the target is known.
+fn sweep_leftovers(dir: &Path, entries: &[(OsString, Option<FileType>)]) {
+    atomic_file::sweep_listed(dir, entries.iter().map(|(n, _)| n.as_bytes()), b".pyc");
+    if entries.iter().any(|(n, _)| n.as_bytes() == b"__pycache__") {
+        let _ = atomic_file::sweep(&join(dir, OsStr::new("__pycache__")), b".pyc");
+    }
+}
+
 /// `os.listdir(dir)`; like Python, `dir` may be empty (and then fails).
-fn list(dir: &Path) -> std::io::Result<Vec<OsString>> {
+fn list(dir: &Path) -> std::io::Result<Vec<(OsString, Option<FileType>)>> {
     std::fs::read_dir(dir)?
-        .map(|entry| entry.map(|e| e.file_name()))
+        .map(|entry| entry.map(|e| (e.file_name(), e.file_type().ok())))
         .collect()
 }
 

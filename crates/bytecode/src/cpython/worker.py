@@ -169,24 +169,39 @@ def _serve_pool(*args, **kwargs):
     _serve()
 
 
+# A compile request read before the process state was set up.
+_pending = None
+_ready = False
+
+
 def _serve(*args, **kwargs):
-    # The compiler's garbage is acyclic and freed by reference counting; the
-    # cyclic collector only costs time (about 6% of compiling the stdlib).
-    # Collect now and then so that rare cycles stay bounded.
-    gc.disable()
+    """Answers requests. Until the process state is set up, it returns at the
+    first compile request (kept in _pending) so the caller can set it up."""
+    global _pending
     requests = 0
     while True:
-        header = _read(4)
-        if len(header) < 4:
-            os._exit(0)
-        (size,) = struct.unpack("<I", header)
-        request = _read(size)
+        if _pending is not None:
+            request, _pending = _pending, None
+        else:
+            header = _read(4)
+            if len(header) < 4:
+                os._exit(0)
+            (size,) = struct.unpack("<I", header)
+            request = _read(size)
         op = request[:1]
         if op == b"R":
             _send(repr(os.fsdecode(request[1:])).encode("utf-8", "surrogateescape"))
         elif op == b"X":
             _send(_check_regex(request[1:].decode("utf-8", "surrogateescape")))
+        elif not _ready:
+            _pending = request
+            return
         else:
+            # The compiler's garbage is acyclic and freed by reference
+            # counting; the cyclic collector only costs time (about 6% of
+            # compiling the stdlib). Collect now and then so that rare
+            # cycles stay bounded.
+            gc.disable()
             requests += 1
             if requests % 1000 == 0:
                 gc.collect()
@@ -203,9 +218,11 @@ def _serve(*args, **kwargs):
             _send(_compile(levels, filename, dfile, request[offset + dfile_len :]))
 
 
-try:
-    _handshake()
-
+def _set_up_and_serve():
+    """Recreates the compileall process this worker stands for, then serves
+    from inside it. Deferred to the first compile request: a run with
+    nothing to compile never pays for it."""
+    global _ready, _real_get_data, _real_path_stats, gc, _io, py_compile
     import gc
     import io as _io
     import py_compile
@@ -221,7 +238,9 @@ try:
 
     import compileall
 
+    _ready = True
     pool = sys.argv[1:2] == ["pool"]
+    forks = False
     if pool:
         import multiprocessing
 
@@ -244,6 +263,12 @@ try:
         compileall.compile_path = _serve
         sys.argv = ["compileall", "-q", os.curdir]
         compileall.main()
+
+
+try:
+    _handshake()
+    _serve()
+    _set_up_and_serve()
 except BrokenPipeError:
     # The parent went away (it exits without waiting for workers that are
     # still starting): nothing left to answer, and nothing to report.
