@@ -273,14 +273,19 @@ impl<'a> Run<'a> {
     /// `python -m compileall ARGS` in `cwd`.
     pub fn cpython(&self, cwd: &Path) -> Output {
         let mut command = Command::new(self.python);
-        command.args(["-m", "compileall"]).args(&self.args);
+        command
+            .args(["-m", "compileall"])
+            .args(self.args.iter().map(|a| with_root(a, cwd)));
         self.execute(command, cwd)
     }
 
     /// `compileall --python PYTHON ARGS` in `cwd`.
     pub fn ours(&self, cwd: &Path) -> Output {
         let mut command = Command::new(ours_binary());
-        command.arg("--python").arg(self.python).args(&self.args);
+        command
+            .arg("--python")
+            .arg(self.python)
+            .args(self.args.iter().map(|a| with_root(a, cwd)));
         self.execute(command, cwd)
     }
 
@@ -296,7 +301,7 @@ impl<'a> Run<'a> {
             )
             .env("LANG", "C.UTF-8")
             .env("HOME", cwd)
-            .envs(self.env.iter().map(|(k, v)| (k, v)))
+            .envs(self.env.iter().map(|(k, v)| (k, with_root(v, cwd))))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
@@ -321,6 +326,69 @@ impl<'a> Run<'a> {
         writer.join().unwrap();
         output
     }
+}
+
+/// `{ROOT}` in an argument stands for the tree's absolute path.
+fn with_root(text: &str, root: &Path) -> std::ffi::OsString {
+    let mut bytes = Vec::new();
+    let mut rest = text;
+    while let Some(i) = rest.find("{ROOT}") {
+        bytes.extend_from_slice(&rest.as_bytes()[..i]);
+        bytes.extend_from_slice(root.as_os_str().as_bytes());
+        rest = &rest[i + 6..];
+    }
+    bytes.extend_from_slice(rest.as_bytes());
+    std::ffi::OsString::from(std::ffi::OsStr::from_bytes(&bytes))
+}
+
+/// A fresh, empty folder whose path always has the same length
+/// (`/tmp/cas-XXXXXXXXXX/t`), so the path can be replaced by a placeholder of
+/// that length wherever it appears, pyc contents included (marshal length
+/// prefixes stay right).
+pub fn fresh_root() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::Builder::new()
+        .prefix("cas-")
+        .rand_bytes(10)
+        .tempdir_in("/tmp")
+        .unwrap();
+    let root = dir.path().join("t");
+    std::fs::create_dir(&root).unwrap();
+    (dir, root)
+}
+
+/// What every [`fresh_root`] path becomes in recorded output.
+pub const ROOT_PLACEHOLDER: &[u8] = b"/tmp/cas-@@@@@@@@@@/t";
+
+/// Replaces the random part of a [`fresh_root`] path (`cas-XXXXXXXXXX`)
+/// wherever it appears, absolute or not, with `cas-@@@@@@@@@@`.
+pub fn hide_root(bytes: &[u8], root: &Path) -> Vec<u8> {
+    let random = root
+        .parent()
+        .and_then(Path::file_name)
+        .map_or(&b""[..], |n| n.as_bytes());
+    replace_all(
+        bytes,
+        random,
+        &ROOT_PLACEHOLDER[5..ROOT_PLACEHOLDER.len() - 2],
+    )
+}
+
+fn replace_all(bytes: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
+    if from.is_empty() || bytes.len() < from.len() {
+        return bytes.to_vec();
+    }
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i..].starts_with(from) {
+            out.extend_from_slice(to);
+            i += from.len();
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    out
 }
 
 /// Everything one tool did.
@@ -358,9 +426,8 @@ pub fn normalize(text: &[u8]) -> String {
 /// Builds `tree` twice, runs CPython in one copy and ours in the other, with
 /// the same relative paths (so file names inside pycs match too).
 pub fn run_both(tree: &Tree, run: &Run<'_>) -> (Outcome, Outcome) {
-    let scratch = tempfile::tempdir().unwrap();
-    let cpython_root = scratch.path().join("cpython/t");
-    let ours_root = scratch.path().join("ours/t");
+    let (_cpython_dir, cpython_root) = fresh_root();
+    let (_ours_dir, ours_root) = fresh_root();
     for root in [&cpython_root, &ours_root] {
         tree.build(root);
         if run.user == User::Nobody {
@@ -372,18 +439,42 @@ pub fn run_both(tree: &Tree, run: &Run<'_>) -> (Outcome, Outcome) {
     (cpython, ours)
 }
 
-fn outcome(output: Output, root: &Path) -> Outcome {
+/// The outcome of a run in `root`, with the root's path hidden everywhere.
+pub fn outcome(output: Output, root: &Path) -> Outcome {
+    // Paths under a pycache_prefix repeat the root in file names.
+    let mut tree: Snapshot = snapshot(root)
+        .into_iter()
+        .map(|(path, entry)| {
+            let hidden = hide_root(path.as_os_str().as_bytes(), root);
+            (
+                PathBuf::from(std::ffi::OsString::from(std::ffi::OsStr::from_bytes(
+                    &hidden,
+                ))),
+                entry,
+            )
+        })
+        .collect();
+    for entry in tree.values_mut() {
+        if let Some(contents) = &mut entry.contents {
+            *contents = hide_root(contents, root);
+        }
+        if let Some(target) = &mut entry.target {
+            *target = PathBuf::from(std::ffi::OsString::from(std::ffi::OsStr::from_bytes(
+                &hide_root(target.as_os_str().as_bytes(), root),
+            )));
+        }
+    }
     Outcome {
         status: output.status.code(),
-        stdout: normalize(&output.stdout),
-        stderr: normalize(&output.stderr),
-        tree: snapshot(root),
+        stdout: normalize(&hide_root(&output.stdout, root)),
+        stderr: normalize(&hide_root(&output.stderr, root)),
+        tree,
     }
 }
 
 /// Hands every entry (not behind symlinks) to uid/gid 65534, keeping the
 /// modes the tree set; the scratch folder's ancestors must be traversable.
-fn chown_tree(root: &Path) {
+pub fn chown_tree(root: &Path) {
     let mut path = root.to_owned();
     while let Some(parent) = path.parent() {
         let c_path = std::ffi::CString::new(parent.as_os_str().as_bytes()).unwrap();

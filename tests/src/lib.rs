@@ -13,6 +13,7 @@ pub mod foundation;
 pub mod hex;
 pub mod oracle;
 pub mod pythons;
+pub mod scenarios;
 
 use std::path::PathBuf;
 

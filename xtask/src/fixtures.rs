@@ -35,6 +35,12 @@ fn record(python: &Python) -> Result<()> {
         python.full_version,
         path.display()
     );
+    let scenarios = compileall_tests::scenarios::regenerate(python)?;
+    println!(
+        "{:<8} scenarios:  {scenarios} runs -> {}",
+        python.full_version,
+        compileall_tests::scenarios::fixture_path(&python.version).display()
+    );
     Ok(())
 }
 

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use clap::{ArgAction, Parser, ValueEnum};
 
-use crate::{InvalidationMode, Options, PyRegex, parse_int};
+use crate::{Exclude, InvalidationMode, Options, PyRegex, parse_int};
 
 /// Utilities to support installing Python libraries.
 ///
@@ -195,12 +195,13 @@ pub enum UsageError {
 impl Args {
     /// Applies compileall's `main()` checks, in its order.
     pub fn into_invocation(self) -> Result<Invocation, UsageError> {
-        let rx = match &self.rx {
-            // `if args.rx:` skips the empty pattern.
-            Some(pattern) if !pattern.is_empty() => {
-                Some(PyRegex::new(pattern).map_err(UsageError::Pattern)?)
-            }
-            _ => None,
+        let rx = match self.rx.as_deref() {
+            None => None,
+            // `if args.rx:` leaves an empty pattern a string.
+            Some("") => Some(Exclude::EmptyString),
+            Some(pattern) => Some(Exclude::Pattern(
+                PyRegex::new(pattern).map_err(UsageError::Pattern)?,
+            )),
         };
         let limit_sl_dest = self
             .limit_sl_dest

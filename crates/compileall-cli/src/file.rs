@@ -23,11 +23,11 @@ use pyc_format::PycHeader;
 use pycache_paths::Optimization;
 use pycache_paths::compileall::{self as rules, DestinationRewrite};
 
-use crate::InvalidationMode;
 use crate::engine::Context;
 use crate::output::Chunk;
 use crate::plan::Source;
 use crate::pyerror::PyException;
+use crate::{Exclude, InvalidationMode};
 
 /// What `prepare` decided for one source.
 pub(crate) struct Prepared {
@@ -136,10 +136,17 @@ fn decide(
             "Hardlinking of duplicated bytecode makes sense only for more than one optimization level",
         ));
     }
-    if let Some(rx) = &opts.rx
-        && rx.search(fullname.as_os_str().as_bytes())
-    {
-        return Decision::Skip;
+    match &opts.rx {
+        Some(Exclude::Pattern(rx)) if rx.search(fullname.as_os_str().as_bytes()) => {
+            return Decision::Skip;
+        }
+        Some(Exclude::EmptyString) => {
+            return Decision::Raise(PyException::new(
+                "AttributeError",
+                "'str' object has no attribute 'search'",
+            ));
+        }
+        _ => {}
     }
     if let Some(limit) = &opts.limit_sl_dest {
         match rules::symlink_leaves(fullname, limit, &ctx.cwd, ctx.target.version) {

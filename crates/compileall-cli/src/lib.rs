@@ -88,7 +88,7 @@ pub struct Options {
     /// `force` (`-f`).
     pub force: bool,
     /// `rx` (`-x`).
-    pub rx: Option<PyRegex>,
+    pub rx: Option<Exclude>,
     /// `quiet` (`-q` count): 1 prints only errors, 2 nothing.
     pub quiet: u8,
     /// `legacy` (`-b`): write `x.pyc` next to `x.py`.
@@ -129,6 +129,16 @@ impl Default for Options {
             hardlink_dupes: false,
         }
     }
+}
+
+/// compile_file's `rx` argument.
+#[derive(Clone, Debug)]
+pub enum Exclude {
+    /// Skip sources whose path the pattern matches (`rx.search(fullname)`).
+    Pattern(PyRegex),
+    /// `-x ''`: compileall does not compile an empty pattern, so `rx` stays
+    /// a string and the first source reached raises `AttributeError`.
+    EmptyString,
 }
 
 /// How a run ended.
