@@ -235,6 +235,14 @@ def bytes_repr(query):
     return repr(unhex(query["data"]))
 
 
+def str_encode(query):
+    return fs(query["s"]).encode(query["codec"], query["errors"]).hex()
+
+
+def int_(query):
+    return str(int(fs(query["s"])))
+
+
 def re_search(query):
     import re
 
@@ -260,6 +268,8 @@ OPS = {
     "str_isprintable": str_isprintable,
     "bytes_repr": bytes_repr,
     "re_search": re_search,
+    "str_encode": str_encode,
+    "int": int_,
 }
 
 

@@ -206,6 +206,21 @@ pub enum Query {
         /// The path searched.
         path: Hex,
     },
+    /// `os.fsdecode(s).encode(codec, errors)`: what `print()` writes on a
+    /// stream of that encoding.
+    StrEncode {
+        /// The text.
+        s: Hex,
+        /// The codec (`codecs.lookup` name).
+        codec: String,
+        /// The error handler.
+        errors: String,
+    },
+    /// `str(int(os.fsdecode(s)))`, as argparse reads `-r`, `-j`, `-o`.
+    Int {
+        /// The text.
+        s: Hex,
+    },
 }
 
 /// A query with the answer a real interpreter gave.
@@ -744,6 +759,59 @@ fn str_queries() -> Vec<Query> {
         .chain([&b"\x80.py"[..], b"\xff.py", b"e\xcc.py"].map(Hex::from))
         .collect(),
     });
+    for codec in ["utf-8", "ascii", "iso8859-1"] {
+        for errors in [
+            "strict",
+            "surrogateescape",
+            "surrogatepass",
+            "backslashreplace",
+            "replace",
+            "ignore",
+            "xmlcharrefreplace",
+        ] {
+            if errors == "surrogatepass" && codec != "utf-8" {
+                continue;
+            }
+            for s in &sample_strings() {
+                q.push(Query::StrEncode {
+                    s: s.clone(),
+                    codec: codec.into(),
+                    errors: errors.into(),
+                });
+            }
+        }
+    }
+    for s in [
+        "4",
+        " -2\n",
+        "+0",
+        "1_000",
+        "007",
+        "",
+        " ",
+        "1.0",
+        "0x10",
+        "1__0",
+        "_1",
+        "1_",
+        "--1",
+        "one",
+        "1 2",
+        "- 1",
+        "\u{ff12}",
+        "\u{663}\u{660}",
+        "\u{3000}5\u{85}",
+        "1\u{2155}",
+        "\u{1d7ce}\u{1d7d9}",
+        "99999999999999999999",
+        "-99999999999999999999",
+        "9223372036854775807",
+        "-9223372036854775807",
+        "0_0",
+        "\u{b2}",
+    ] {
+        q.push(Query::Int { s: Hex::from(s) });
+    }
     // Code points assigned long ago, whose printability no Unicode update
     // has changed.
     q.push(Query::StrIsprintable {

@@ -1,303 +1,271 @@
-//! Whole runs of `python -m compileall`, recorded: a tree, arguments,
-//! environment and setup per scenario; the record holds the exit status,
-//! stdout, stderr and every file left behind. `cargo xtask fixtures`
-//! records them from each real CPython into `fixtures/scenarios/`, and the
-//! `scenarios` test replays each through our binary.
+//! Whole runs of `python -m compileall`, recorded from real CPython and
+//! replayed through our `compileall`.
+//!
+//! A [`Scenario`] is an input tree, command-line arguments, environment,
+//! optional standard input and setup steps; it runs with the tree's root as
+//! the working directory. [`record`] runs it with real CPython and keeps a
+//! [`Record`]: exit status, stdout, stderr, and every file, folder and link
+//! left behind. [`regenerate`] (called by `cargo xtask fixtures`) stores the
+//! records of one interpreter in `fixtures/scenarios/cpython-X.Y.json`; the
+//! `scenarios` test runs each scenario through our binary ([`run_ours`]) and
+//! lists every [`differences`] from the record and from CPython live.
+//!
+//! Reproducibility: every run happens in `/tmp/cas-XXXXXXXXXX/t` (a random
+//! part of fixed length), and every occurrence of the random part (in
+//! output, file names, file contents, link targets) becomes `@@@@@@@@@@`,
+//! so pyc contents keep their marshal length prefixes. `_write_atomic`'s
+//! random temporary names (`….pyc.12345`) become `….pyc.<tmp>` in messages,
+//! and the interpreter's standard library path becomes `<stdlib>`.
+
+mod catalog;
+mod fs;
+mod run;
+mod text;
 
 use std::collections::BTreeMap;
+use std::ffi::OsString;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde::{Deserialize, Serialize};
 
-use crate::differential::{self, Entry, Outcome, Run, Tree, User};
-use crate::hex::Hex;
+pub use catalog::all;
+pub use fs::{CONTENTS_LIMIT, PLACEHOLDER};
+pub use run::{PATH, TIME_LIMIT, drop_permission_override};
+pub use text::{Bytes, Mode};
+
 use crate::pythons::Python;
 
-/// Something done to the tree before the recorded run.
-#[derive(Clone, Debug)]
-pub enum Setup {
-    /// Run `python -m compileall` (real CPython) with these arguments.
-    Compile(Vec<String>),
-    /// Rewrite a file, with an mtime one hour later than the tree's.
-    Touch(PathBuf, Vec<u8>),
-    /// Make a symlink.
-    Symlink(PathBuf, PathBuf),
-    /// Make a folder.
-    Mkdir(PathBuf),
-}
+/// The mtime of a tree's first file; each later file gets one second more,
+/// so every pyc header differs.
+pub const BASE_MTIME: i64 = 1_700_000_000;
 
-/// One recorded situation.
-#[derive(Clone, Debug)]
-pub struct Scenario {
-    /// Unique, readable name.
-    pub name: String,
-    /// The tree.
-    pub tree: Tree,
-    /// Arguments after `-m compileall`; `{ROOT}` is the tree's path.
-    pub args: Vec<String>,
-    /// Extra environment; `{ROOT}` likewise.
-    pub env: Vec<(String, String)>,
-    /// Standard input.
-    pub stdin: Vec<u8>,
-    /// Done before the recorded run.
-    pub setup: Vec<Setup>,
-    /// Whether stdout lines keep their order (not with `-j N`, where
-    /// CPython prints as its workers finish).
-    pub ordered: bool,
-}
-
-impl Scenario {
-    fn new(name: &str, tree: &Tree, args: &[&str]) -> Scenario {
-        let ordered = !args
-            .windows(2)
-            .any(|w| w[0] == "-j" && w[1] != "1" && w[1] != "-1");
-        Scenario {
-            name: name.to_owned(),
-            tree: tree.clone(),
-            args: args.iter().map(|a| a.to_string()).collect(),
-            env: Vec::new(),
-            stdin: Vec::new(),
-            setup: Vec::new(),
-            ordered,
-        }
-    }
-
-    fn env(mut self, key: &str, value: &str) -> Scenario {
-        self.env.push((key.to_owned(), value.to_owned()));
-        self
-    }
-
-    fn stdin(mut self, bytes: &[u8]) -> Scenario {
-        self.stdin = bytes.to_vec();
-        self
-    }
-
-    fn setup(mut self, step: Setup) -> Scenario {
-        self.setup.push(step);
-        self
-    }
-
-    fn precompiled(self) -> Scenario {
-        let args = self
-            .args
-            .iter()
-            .filter(|a| !a.starts_with("-q"))
-            .cloned()
-            .chain(["-q".to_owned()])
-            .collect();
-        self.setup(Setup::Compile(args))
-    }
-
-    /// A fingerprint of the definition, stored with each record so a
-    /// changed scenario is noticed.
-    pub fn signature(&self) -> String {
-        let text = format!(
-            "{:?}",
-            (
-                &self.tree,
-                &self.args,
-                &self.env,
-                &self.stdin,
-                &self.setup,
-                self.ordered
-            )
-        );
-        let hash = text.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-            (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
-        });
-        format!("{hash:016x}")
-    }
-
-    /// Builds the tree under `root` and applies the setup (with `python`).
-    pub fn prepare(&self, python: &Path, root: &Path) {
-        self.tree.build(root);
-        for step in &self.setup {
-            match step {
-                Setup::Compile(args) => {
-                    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-                    let run = Run {
-                        env: self.env.clone(),
-                        ..Run::new(python, &args)
-                    };
-                    run.cpython(root);
-                }
-                Setup::Touch(path, bytes) => {
-                    let path = root.join(path);
-                    std::fs::write(&path, bytes).unwrap();
-                    let when =
-                        SystemTime::UNIX_EPOCH + Duration::from_secs(differential::MTIME + 3600);
-                    std::fs::File::options()
-                        .write(true)
-                        .open(&path)
-                        .unwrap()
-                        .set_modified(when)
-                        .unwrap();
-                }
-                Setup::Symlink(path, target) => {
-                    std::os::unix::fs::symlink(target, root.join(path)).unwrap();
-                }
-                Setup::Mkdir(path) => std::fs::create_dir_all(root.join(path)).unwrap(),
-            }
-        }
-    }
-
-    /// How to run it with `python`.
-    pub fn run<'a>(&self, python: &'a Path) -> Run<'a> {
-        Run {
-            python,
-            args: self.args.clone(),
-            env: self.env.clone(),
-            stdin: self.stdin.clone(),
-            user: User::Current,
-        }
-    }
-}
-
-/// A file system entry as stored in a record.
+/// One recorded situation: a tree, a command line, an environment.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RecordedEntry {
-    /// `f`, `d`, `l` or `p`.
-    pub kind: char,
-    /// Permission bits.
-    pub mode: u32,
-    /// File contents (up to 64 KiB; larger files by hash).
+pub struct Scenario {
+    /// Unique name.
+    pub name: String,
+    /// What it covers (scenarios are listed by group).
+    pub group: String,
+    /// The tree, created in order under the root. Paths are relative to the
+    /// root; `../o/…` is a folder outside the tree. `{TAG}` in a path is
+    /// the interpreter's cache tag.
+    pub tree: Vec<Entry>,
+    /// Arguments after `-m compileall`. `{ROOT}` and `{OUT}` stand for the
+    /// absolute paths of the root and of the outside folder.
+    pub args: Vec<Bytes>,
+    /// Variables added to the controlled environment (`{ROOT}`, `{OUT}`
+    /// expand).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub env: BTreeMap<String, String>,
+    /// Standard input (`{ROOT}`, `{OUT}` expand); empty when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub contents: Option<Hex>,
-    /// FNV-1a hash and length of larger files.
+    pub stdin: Option<Bytes>,
+    /// Done to the tree, as root, before the run.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub setup: Vec<Setup>,
+    /// Run without root's power to ignore permission bits (setup steps
+    /// still run with it), so that modes like 0o000 matter.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unprivileged: bool,
+    /// The run's umask, when not 022.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub umask: Option<Mode>,
+    /// CPython's line order is not fixed (`-j N`): stdout and stderr are
+    /// recorded and compared as sorted lines.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unordered: bool,
+    /// An argparse usage error: exit status 2 is compared, and our stderr
+    /// must mention one of these (the offending option), or end with
+    /// CPython's exact error line.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub usage_error: Vec<String>,
+}
+
+/// One entry of a scenario's tree.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entry {
+    /// Path relative to the root.
+    pub path: Bytes,
+    /// What it is.
+    #[serde(flatten)]
+    pub node: Node,
+    /// Permission bits (default: 0o644 for files and FIFOs, 0o755 for
+    /// folders); set after the whole tree exists.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<Mode>,
+}
+
+/// The kinds of tree entries.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Node {
+    /// A folder.
+    Dir,
+    /// A regular file.
+    File {
+        /// Its bytes (`{ROOT}`, `{OUT}` expand).
+        contents: Bytes,
+        /// Seconds of its mtime (negative: before 1970).
+        mtime: i64,
+        /// Nanoseconds added to `mtime`.
+        #[serde(default, skip_serializing_if = "is_zero")]
+        mtime_nsec: u32,
+    },
+    /// A symbolic link (`{ROOT}`, `{OUT}` expand in the target).
+    Symlink {
+        /// Where it points.
+        target: Bytes,
+    },
+    /// A named pipe.
+    Fifo,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+/// A step done to the tree before the recorded run.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "step", rename_all = "snake_case")]
+pub enum Setup {
+    /// Run real `python -m compileall` with these arguments (as root, with
+    /// the scenario's environment and umask), whatever tool is replayed.
+    Compile {
+        /// Arguments after `-m compileall`.
+        args: Vec<Bytes>,
+    },
+    /// Replace a file's contents.
+    Write {
+        /// The file.
+        path: Bytes,
+        /// New contents.
+        contents: Bytes,
+        /// New mtime in seconds; `None` keeps the previous one exactly.
+        mtime: Option<i64>,
+    },
+    /// Set a file's mtime.
+    Touch {
+        /// The file.
+        path: Bytes,
+        /// Seconds.
+        mtime: i64,
+        /// Nanoseconds added.
+        #[serde(default, skip_serializing_if = "is_zero")]
+        mtime_nsec: u32,
+    },
+    /// Change permission bits.
+    Chmod {
+        /// The entry.
+        path: Bytes,
+        /// New bits.
+        mode: Mode,
+    },
+    /// Remove a file, link or whole folder.
+    Remove {
+        /// The entry.
+        path: Bytes,
+    },
+    /// Make a symbolic link.
+    Symlink {
+        /// The link.
+        path: Bytes,
+        /// Its target.
+        target: Bytes,
+    },
+    /// Make a folder (mode 0o755).
+    Mkdir {
+        /// The folder.
+        path: Bytes,
+    },
+    /// Make a named pipe.
+    Fifo {
+        /// The pipe.
+        path: Bytes,
+    },
+    /// Rename (move) an entry.
+    Rename {
+        /// The entry.
+        path: Bytes,
+        /// Its new path.
+        to: Bytes,
+    },
+    /// Cut a file to `len` bytes.
+    Truncate {
+        /// The file.
+        path: Bytes,
+        /// Its new length.
+        len: u64,
+    },
+}
+
+/// An entry's type in a record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    /// Regular file.
+    File,
+    /// Folder.
+    Dir,
+    /// Symbolic link.
+    Symlink,
+    /// Named pipe.
+    Fifo,
+    /// Anything else.
+    Other,
+}
+
+/// One entry found in the tree (or outside folder) after a run.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Found {
+    /// Path relative to the root (`../o/…` outside).
+    pub path: Bytes,
+    /// Its type.
+    pub kind: Kind,
+    /// Permission bits.
+    pub mode: Mode,
+    /// File contents, up to [`CONTENTS_LIMIT`] bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contents: Option<Bytes>,
+    /// `fnv1a64:<hash>:<length>` of larger files.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub digest: Option<String>,
     /// Symlink target.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub target: Option<Hex>,
-    /// Other paths of the same inode.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub links: Vec<Hex>,
+    pub target: Option<Bytes>,
 }
 
-impl RecordedEntry {
-    fn from_entry(entry: &Entry) -> RecordedEntry {
-        let (contents, digest) = match &entry.contents {
-            Some(bytes) if bytes.len() <= 64 * 1024 => (Some(Hex(bytes.clone())), None),
-            Some(bytes) => (None, Some(digest(bytes))),
-            None => (None, None),
-        };
-        RecordedEntry {
-            kind: entry.kind,
-            mode: entry.mode,
-            contents,
-            digest,
-            target: entry
-                .target
-                .as_ref()
-                .map(|t| Hex::from(t.as_os_str().as_bytes())),
-            links: entry
-                .links
-                .iter()
-                .map(|l| Hex::from(l.as_os_str().as_bytes()))
-                .collect(),
-        }
-    }
-}
-
-fn digest(bytes: &[u8]) -> String {
-    let hash = bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
-        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
-    });
-    format!("{hash:016x}/{}", bytes.len())
-}
-
-/// What CPython did in one scenario.
+/// Everything one run did, normalized.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Record {
-    /// The scenario's name.
-    pub name: String,
-    /// [`Scenario::signature`] when recorded.
-    pub signature: String,
-    /// Exit status.
+    /// Exit status (`None` when a signal ended the run).
     pub status: Option<i32>,
-    /// Stdout (normalized; sorted lines where unordered).
-    pub stdout: String,
-    /// Stderr (normalized).
-    pub stderr: String,
-    /// Every entry left in the tree, by hex path.
-    pub tree: BTreeMap<Hex, RecordedEntry>,
+    /// The signal that ended the run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signal: Option<i32>,
+    /// Killed after [`TIME_LIMIT`].
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub timed_out: bool,
+    /// Standard output (sorted lines for unordered scenarios).
+    pub stdout: Bytes,
+    /// Standard error (sorted lines for unordered scenarios).
+    pub stderr: Bytes,
+    /// Every entry left under the root and in the outside folder, by path.
+    pub tree: Vec<Found>,
+    /// Groups of paths that are hard links to one file.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub links: Vec<Vec<Bytes>>,
 }
 
-impl Record {
-    /// The record of an outcome.
-    pub fn new(scenario: &Scenario, outcome: &Outcome) -> Record {
-        Record {
-            name: scenario.name.clone(),
-            signature: scenario.signature(),
-            status: outcome.status,
-            stdout: outcome.stdout.clone(),
-            stderr: outcome.stderr.clone(),
-            tree: outcome
-                .tree
-                .iter()
-                .map(|(path, entry)| {
-                    (
-                        Hex::from(path.as_os_str().as_bytes()),
-                        RecordedEntry::from_entry(entry),
-                    )
-                })
-                .collect(),
-        }
-    }
-
-    /// Every way `ours` differs from this record of CPython.
-    pub fn differences(&self, ours: &Record, ordered: bool) -> Vec<String> {
-        let mut out = Vec::new();
-        if self.status != ours.status {
-            out.push(format!(
-                "exit status: CPython {:?}, ours {:?}",
-                self.status, ours.status
-            ));
-        }
-        fn lines(text: &str, ordered: bool) -> Vec<&str> {
-            let mut lines: Vec<&str> = text.lines().collect();
-            if !ordered {
-                lines.sort_unstable();
-            }
-            lines
-        }
-        if lines(&self.stdout, ordered) != lines(&ours.stdout, ordered) {
-            out.push(format!(
-                "stdout:\n--- CPython\n{}--- ours\n{}",
-                self.stdout, ours.stdout
-            ));
-        }
-        // A traceback is CPython's own; only the exception line compares.
-        let stderr_same = if self.stderr.contains("Traceback (most recent call last):") {
-            self.stderr.lines().last() == ours.stderr.lines().last()
-        } else if self.status == Some(2) {
-            // argparse's usage text is not clap's: both must complain.
-            !ours.stderr.trim().is_empty()
-        } else {
-            self.stderr == ours.stderr
-        };
-        if !stderr_same {
-            out.push(format!(
-                "stderr:\n--- CPython\n{}--- ours\n{}",
-                self.stderr, ours.stderr
-            ));
-        }
-        for (path, theirs) in &self.tree {
-            match ours.tree.get(path) {
-                None => out.push(format!("{path:?}: only CPython left it")),
-                Some(mine) if mine != theirs => {
-                    out.push(format!("{path:?}: CPython {theirs:?}\n    ours {mine:?}"))
-                }
-                Some(_) => {}
-            }
-        }
-        for path in ours.tree.keys().filter(|p| !self.tree.contains_key(*p)) {
-            out.push(format!("{path:?}: only we left it"));
-        }
-        out
-    }
+/// A scenario with CPython's record of it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Recorded {
+    /// The scenario as defined when recorded.
+    pub scenario: Scenario,
+    /// What CPython did.
+    pub record: Record,
 }
 
 /// The recorded scenarios of one interpreter.
@@ -307,8 +275,267 @@ pub struct Fixture {
     pub version: String,
     /// The exact release recorded.
     pub full_version: String,
-    /// One record per scenario, in [`all`] order.
-    pub records: Vec<Record>,
+    /// Every scenario of [`all`], in order.
+    pub scenarios: Vec<Recorded>,
+}
+
+impl Fixture {
+    /// The record of the scenario named `name`.
+    pub fn get(&self, name: &str) -> Option<&Recorded> {
+        self.scenarios.iter().find(|r| r.scenario.name == name)
+    }
+}
+
+/// Which program a scenario runs.
+#[derive(Clone, Copy, Debug)]
+pub enum Tool<'a> {
+    /// `PYTHON -m compileall ARGS`.
+    Cpython,
+    /// `BINARY --python PYTHON ARGS`.
+    Ours(&'a Path),
+}
+
+impl Scenario {
+    /// Whether the arguments ask for more than one worker process: CPython
+    /// then prints lines in the order its workers finish.
+    pub fn uses_workers(args: &[Bytes]) -> bool {
+        worker_argument(args).is_some_and(|(_, value)| {
+            String::from_utf8_lossy(value)
+                .trim()
+                .parse::<i64>()
+                .is_ok_and(|n| n != 1 && n >= 0)
+        })
+    }
+
+    /// The same scenario with `-j 1`: our output with several workers must
+    /// equal our output with one.
+    pub fn with_one_worker(&self) -> Scenario {
+        let mut copy = self.clone();
+        if let Some((index, _)) = worker_argument(&self.args) {
+            let arg = &self.args[index].0;
+            copy.args[index] = if arg == b"-j" || arg == b"--workers" {
+                copy.args[index + 1] = Bytes::from("1");
+                self.args[index].clone()
+            } else if arg.starts_with(b"--workers=") {
+                Bytes::from("--workers=1")
+            } else {
+                Bytes::from("-j1")
+            };
+        }
+        copy.unordered = false;
+        copy
+    }
+}
+
+/// The position and value of the last `-j N`, `-jN`, `--workers N` or
+/// `--workers=N` argument.
+fn worker_argument(args: &[Bytes]) -> Option<(usize, &[u8])> {
+    let mut found = None;
+    let mut i = 0;
+    while i < args.len() {
+        let arg = args[i].0.as_slice();
+        if arg == b"--" {
+            break;
+        }
+        if (arg == b"-j" || arg == b"--workers") && i + 1 < args.len() {
+            found = Some((i, args[i + 1].0.as_slice()));
+            i += 1;
+        } else if let Some(value) = arg.strip_prefix(b"--workers=") {
+            found = Some((i, value));
+        } else if let Some(value) = arg.strip_prefix(b"-j") {
+            found = Some((i, value));
+        }
+        i += 1;
+    }
+    found
+}
+
+/// Runs `scenario` with real CPython in a fresh scratch folder.
+pub fn record(python: &Python, scenario: &Scenario) -> Record {
+    execute(python, scenario, Tool::Cpython)
+}
+
+/// Runs `scenario` with our binary (`compileall --python PYTHON ARGS`).
+pub fn run_ours(python: &Python, scenario: &Scenario, binary: &Path) -> Record {
+    execute(python, scenario, Tool::Ours(binary))
+}
+
+/// Runs `scenario` with `tool` in a fresh scratch folder and records what
+/// happened, normalized.
+pub fn execute(python: &Python, scenario: &Scenario, tool: Tool<'_>) -> Record {
+    let scratch = fs::Scratch::new(&python.cache_tag);
+    scratch.build(&scenario.tree);
+    let invocation = |program: &Path, args: Vec<OsString>, unprivileged: bool| {
+        let env = scenario
+            .env
+            .iter()
+            .map(|(k, v)| (k.clone(), scratch.expand_os(v.as_bytes())))
+            .collect();
+        let stdin = scenario
+            .stdin
+            .as_ref()
+            .map(|s| scratch.expand(&s.0))
+            .unwrap_or_default();
+        run::Invocation {
+            program,
+            args,
+            cwd: &scratch.root,
+            home: scratch.path(),
+            env,
+            stdin,
+            unprivileged,
+            umask: scenario.umask.map_or(0o022, |m| m.0),
+        }
+        .run()
+    };
+    let expand_all = |args: &[Bytes]| -> Vec<OsString> {
+        args.iter().map(|a| scratch.expand_os(&a.0)).collect()
+    };
+    for step in &scenario.setup {
+        match step {
+            Setup::Compile { args } => {
+                let args = [OsString::from("-m"), OsString::from("compileall")]
+                    .into_iter()
+                    .chain(expand_all(args))
+                    .collect();
+                invocation(&python.executable, args, false);
+            }
+            other => scratch.apply(other),
+        }
+    }
+    let args = expand_all(&scenario.args);
+    let output = match tool {
+        Tool::Cpython => {
+            let args = [OsString::from("-m"), OsString::from("compileall")]
+                .into_iter()
+                .chain(args)
+                .collect();
+            invocation(&python.executable, args, scenario.unprivileged)
+        }
+        Tool::Ours(binary) => {
+            let args = [OsString::from("--python"), python.executable.clone().into()]
+                .into_iter()
+                .chain(args)
+                .collect();
+            invocation(binary, args, scenario.unprivileged)
+        }
+    };
+    let message = |bytes: &[u8]| {
+        let bytes = scratch.hide(bytes);
+        let bytes = text::replace_all(&bytes, python.stdlib.as_os_str().as_bytes(), b"<stdlib>");
+        let bytes = text::hide_stack_depth(&text::hide_temporary_names(&bytes));
+        if scenario.unordered {
+            Bytes(text::sorted_lines(&bytes))
+        } else {
+            Bytes(bytes)
+        }
+    };
+    let (tree, links) = scratch.snapshot();
+    Record {
+        status: output.status,
+        signal: output.signal,
+        timed_out: output.timed_out,
+        stdout: message(&output.stdout),
+        stderr: message(&output.stderr),
+        tree,
+        links,
+    }
+}
+
+impl Record {
+    /// The record with stdout and stderr as sorted lines, as recorded for
+    /// unordered scenarios.
+    pub fn with_sorted_output(&self) -> Record {
+        Record {
+            stdout: Bytes(text::sorted_lines(&self.stdout.0)),
+            stderr: Bytes(text::sorted_lines(&self.stderr.0)),
+            ..self.clone()
+        }
+    }
+}
+
+/// Checks that a CPython record is what the scenario's definition expects
+/// of it (a usage error exits 2 and names one of its options).
+pub fn check_definition(scenario: &Scenario, record: &Record) -> Result<(), String> {
+    if scenario.usage_error.is_empty() {
+        if record.status == Some(2) {
+            return Err(format!(
+                "{}: CPython exited 2 (a usage error?) but usage_error is empty:\n{}",
+                scenario.name, record.stderr
+            ));
+        }
+        return Ok(());
+    }
+    let stderr = record.stderr.lossy();
+    if record.status != Some(2) || !stderr.contains("usage:") {
+        return Err(format!(
+            "{}: expected an argparse usage error, CPython exited {:?}:\n{stderr}",
+            scenario.name, record.status
+        ));
+    }
+    if !scenario
+        .usage_error
+        .iter()
+        .any(|m| stderr.contains(m.as_str()))
+    {
+        return Err(format!(
+            "{}: CPython's usage error mentions none of {:?}:\n{stderr}",
+            scenario.name, scenario.usage_error
+        ));
+    }
+    Ok(())
+}
+
+/// Records every scenario with real CPython, on two threads, in [`all`]
+/// order; panics if a record contradicts its scenario's definition.
+pub fn record_all(python: &Python) -> Vec<Recorded> {
+    let scenarios = all();
+    let records = parallel_map(&scenarios, 2, |scenario| record(python, scenario));
+    let problems: Vec<String> = scenarios
+        .iter()
+        .zip(&records)
+        .filter_map(|(scenario, record)| check_definition(scenario, record).err())
+        .collect();
+    assert!(
+        problems.is_empty(),
+        "CPython {} contradicts {} scenario definitions:\n{}",
+        python.full_version,
+        problems.len(),
+        problems.join("\n")
+    );
+    scenarios
+        .into_iter()
+        .zip(records)
+        .map(|(scenario, record)| Recorded { scenario, record })
+        .collect()
+}
+
+/// Applies `f` to every item on `threads` threads; results in item order.
+pub fn parallel_map<T: Sync, R: Send>(
+    items: &[T],
+    threads: usize,
+    f: impl Fn(&T) -> R + Sync,
+) -> Vec<R> {
+    let next = AtomicUsize::new(0);
+    let results: Mutex<Vec<Option<R>>> = Mutex::new((0..items.len()).map(|_| None).collect());
+    std::thread::scope(|scope| {
+        for _ in 0..threads.max(1) {
+            scope.spawn(|| {
+                loop {
+                    let index = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(item) = items.get(index) else { break };
+                    let result = f(item);
+                    results.lock().unwrap()[index] = Some(result);
+                }
+            });
+        }
+    });
+    results
+        .into_inner()
+        .unwrap()
+        .into_iter()
+        .map(|r| r.expect("every item was processed"))
+        .collect()
 }
 
 /// Path of the fixture of release line `version`.
@@ -318,369 +545,312 @@ pub fn fixture_path(version: &str) -> PathBuf {
         .join(format!("cpython-{version}.json"))
 }
 
-/// Loads a fixture, if recorded.
+/// Loads the fixture of `version`, if recorded; panics if it is corrupt.
 pub fn load_fixture(version: &str) -> Option<Fixture> {
     let bytes = std::fs::read(fixture_path(version)).ok()?;
-    Some(
-        serde_json::from_slice(&bytes)
-            .unwrap_or_else(|e| panic!("corrupt scenario fixture {version}: {e}")),
-    )
+    Some(serde_json::from_slice(&bytes).unwrap_or_else(|e| {
+        panic!(
+            "corrupt scenario fixture {}: {e}",
+            fixture_path(version).display()
+        )
+    }))
 }
 
-/// Runs one scenario with `run_tool` (CPython or ours) on a fresh tree and
-/// records what happened.
-pub fn record_with(scenario: &Scenario, python: &Python, tool: Tool) -> Record {
-    let (_dir, root) = differential::fresh_root();
-    scenario.prepare(&python.executable, &root);
-    let run = scenario.run(&python.executable);
-    let output = match tool {
-        Tool::Cpython => run.cpython(&root),
-        Tool::Ours => run.ours(&root),
-    };
-    let mut outcome = differential::outcome(output, &root);
-    outcome.stdout = hide_interpreter(&outcome.stdout, python);
-    outcome.stderr = hide_interpreter(&normalize_stack_depth(&outcome.stderr), python);
-    outcome.stdout = normalize_stack_depth(&outcome.stdout);
-    if !scenario.ordered {
-        let mut lines: Vec<&str> = outcome.stdout.lines().collect();
-        lines.sort_unstable();
-        outcome.stdout = lines.iter().map(|l| format!("{l}\n")).collect();
-    }
-    Record::new(scenario, &outcome)
-}
-
-/// Which tool runs a scenario.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Tool {
-    /// `python -m compileall`.
-    Cpython,
-    /// Our binary.
-    Ours,
-}
-
-/// Paths of the interpreter's installation differ between machines.
-fn hide_interpreter(text: &str, python: &Python) -> String {
-    let prefix = python
-        .stdlib
-        .parent()
-        .and_then(Path::parent)
-        .map(|p| p.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    if prefix.len() > 1 {
-        text.replace(&prefix, "<prefix>")
-    } else {
-        text.to_owned()
-    }
-}
-
-/// CPython 3.14+ puts the C stack depth into RecursionError messages; it
-/// depends on the caller's stack (see docs/reliability.md).
-pub fn normalize_stack_depth(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(i) = rest.find("(used ") {
-        out.push_str(&rest[..i + 6]);
-        rest = &rest[i + 6..];
-        let end = rest.find(' ').unwrap_or(rest.len());
-        out.push('N');
-        rest = &rest[end..];
-    }
-    out.push_str(rest);
-    out
-}
-
-/// Records every scenario with `python` and writes its fixture.
+/// Records every scenario with `python` and writes its fixture; returns
+/// the number of scenarios.
 pub fn regenerate(python: &Python) -> std::io::Result<usize> {
-    let scenarios = all(&python.cache_tag);
-    let records: Vec<Record> = std::thread::scope(|scope| {
-        let chunks: Vec<&[Scenario]> = scenarios
-            .chunks(scenarios.len().div_ceil(2).max(1))
-            .collect();
-        let handles: Vec<_> = chunks
-            .into_iter()
-            .map(|chunk| {
-                scope.spawn(move || {
-                    chunk
-                        .iter()
-                        .map(|s| record_with(s, python, Tool::Cpython))
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap())
-            .collect()
-    });
-    let count = records.len();
     let fixture = Fixture {
         version: python.version.clone(),
         full_version: python.full_version.clone(),
-        records,
+        scenarios: record_all(python),
     };
     let path = fixture_path(&python.version);
     std::fs::create_dir_all(path.parent().unwrap())?;
-    let mut text = serde_json::to_string_pretty(&fixture).map_err(std::io::Error::other)?;
-    text.push('\n');
-    let temp = path.with_extension("json.tmp");
-    std::fs::write(&temp, text)?;
-    std::fs::rename(&temp, &path)?;
-    Ok(count)
+    let mut json = serde_json::to_string_pretty(&fixture).map_err(std::io::Error::other)?;
+    json.push('\n');
+    let temporary = path.with_extension("json.tmp");
+    std::fs::write(&temporary, json)?;
+    std::fs::rename(&temporary, &path)?;
+    Ok(fixture.scenarios.len())
 }
 
-fn package() -> Tree {
-    Tree::new()
-        .file("pkg/__init__.py", "")
-        .file("pkg/a.py", "x = 1\n")
-        .file("pkg/b.py", "\"\"\"Docs.\"\"\"\ndef f(x):\n    \"\"\"More docs.\"\"\"\n    assert x, 'x'\n    return x\n")
-        .file("pkg/sub/__init__.py", "from .c import y\n")
-        .file("pkg/sub/c.py", "import os\ny = os.sep\n")
-        .file("pkg/sub/deep/d.py", "z = [i for i in range(3)]\n")
-        .file("pkg/data.txt", "not python\n")
-        .file("top.py", "print('top')\n")
+/// Our `compileall` binary: `$COMPILEALL_BIN`, else `compileall` in the
+/// target folder of the running test (`target/<profile>/`, next to
+/// `deps/`). Panics, saying how to build it, when it does not exist.
+pub fn binary() -> PathBuf {
+    let path = match std::env::var_os("COMPILEALL_BIN") {
+        Some(path) => PathBuf::from(path),
+        None => {
+            let exe = std::env::current_exe().expect("the test's own path");
+            exe.parent()
+                .and_then(Path::parent)
+                .expect("the test runs from target/<profile>/deps/")
+                .join("compileall")
+        }
+    };
+    assert!(
+        path.is_file(),
+        "our compileall binary {} does not exist: build it with \
+         `cargo build -p compileall-cli` (or point COMPILEALL_BIN at it)",
+        path.display()
+    );
+    path
 }
 
-fn broken() -> Tree {
-    Tree::new()
-        .file("bad/ok.py", "x = 1\n")
-        .file("bad/syntax.py", "def f(:\n")
-        .file("bad/indent.py", "if 1:\n  x = 1\n    y = 2\n")
-        .file("bad/tab.py", "if 1:\n        x = 1\n\ty = 2\n")
-        .file("bad/nul.py", b"x = 1\x00\n".to_vec())
-        .file("bad/cookie.py", "# -*- coding: no-such-codec -*-\n")
-        .file(
-            "bad/bom_cookie.py",
-            b"\xef\xbb\xbf# coding: latin-1\nx = 1\n".to_vec(),
-        )
-        .file("bad/undecodable.py", b"x = '\xff'\n".to_vec())
-        .file("bad/warning.py", "x = '\\d'\ny = 1 is 1\n")
-        .file("bad/empty.py", "")
+/// Every way `ours` differs from `expected` (CPython's record), as
+/// readable lines; empty when they agree under the comparison rules:
+/// exit status exactly; stdout exactly (as sorted lines when unordered);
+/// stderr exactly, or only its last line after a traceback, or, for a
+/// usage error, only that ours is not empty and names the option; the tree
+/// entry by entry; hard-link groups.
+pub fn differences(scenario: &Scenario, expected: &Record, ours: &Record) -> Vec<String> {
+    let mut out = Vec::new();
+    let ended = |r: &Record| match (r.status, r.signal, r.timed_out) {
+        (_, _, true) => format!("killed after {}s", TIME_LIMIT.as_secs()),
+        (Some(code), _, _) => format!("exit status {code}"),
+        (None, Some(signal), _) => format!("killed by signal {signal}"),
+        (None, None, _) => "no exit status".to_owned(),
+    };
+    if (expected.status, expected.signal, expected.timed_out)
+        != (ours.status, ours.signal, ours.timed_out)
+    {
+        out.push(format!(
+            "CPython: {}; ours: {}",
+            ended(expected),
+            ended(ours)
+        ));
+    }
+    if expected.stdout != ours.stdout {
+        out.push(format!(
+            "stdout differs (- CPython, + ours):\n{}",
+            line_diff(&expected.stdout.lossy(), &ours.stdout.lossy())
+        ));
+    }
+    let theirs = expected.stderr.lossy();
+    let mine = ours.stderr.lossy();
+    if !scenario.usage_error.is_empty() {
+        let last_line_same = theirs.trim_end().lines().last() == mine.trim_end().lines().last();
+        let mentions = scenario
+            .usage_error
+            .iter()
+            .any(|option| mine.contains(option.as_str()));
+        if mine.trim().is_empty() || !(mentions || last_line_same) {
+            out.push(format!(
+                "stderr of a usage error must mention one of {:?} (CPython: {:?}); ours:\n{}",
+                scenario.usage_error,
+                theirs.trim_end().lines().last().unwrap_or(""),
+                indent(&mine)
+            ));
+        }
+    } else if theirs.contains("Traceback (most recent call last):") {
+        let last = |text: &str| text.trim_end().lines().last().unwrap_or("").to_owned();
+        if last(&theirs) != last(&mine) {
+            out.push(format!(
+                "last line of stderr (CPython died with a traceback):\n- {}\n+ {}",
+                last(&theirs),
+                last(&mine)
+            ));
+        }
+    } else if theirs != mine {
+        out.push(format!(
+            "stderr differs (- CPython, + ours):\n{}",
+            line_diff(&theirs, &mine)
+        ));
+    }
+    out.extend(tree_differences(expected, ours));
+    out
 }
 
-fn odd_names() -> Tree {
-    Tree::new()
-        .file("names/caf\u{e9}.py", "x = 1\n")
-        .file(std::ffi::OsStr::from_bytes(b"names/n\xe9.py"), "x = 2\n")
-        .file("names/it's.py", "x = 3\n")
-        .file("names/say \"hi\".py", "x = 4\n")
-        .file("names/two.dots.py", "x = 5\n")
-        .file("names/\u{4e2d}\u{6587}.py", "x = 6\n")
-        .file("names/tab\there.py", "x = 7\n")
+fn tree_differences(expected: &Record, ours: &Record) -> Vec<String> {
+    let mut out = Vec::new();
+    let theirs: BTreeMap<&Bytes, &Found> = expected.tree.iter().map(|f| (&f.path, f)).collect();
+    let mine: BTreeMap<&Bytes, &Found> = ours.tree.iter().map(|f| (&f.path, f)).collect();
+    for (path, t) in &theirs {
+        let Some(m) = mine.get(path) else {
+            out.push(format!("{path:?}: only CPython left it ({})", describe(t)));
+            continue;
+        };
+        if t.kind != m.kind {
+            out.push(format!(
+                "{path:?}: CPython left a {:?}, ours a {:?}",
+                t.kind, m.kind
+            ));
+            continue;
+        }
+        if t.mode != m.mode {
+            out.push(format!(
+                "{path:?}: mode CPython {:?}, ours {:?}",
+                t.mode, m.mode
+            ));
+        }
+        if t.target != m.target {
+            out.push(format!(
+                "{path:?}: link target CPython {:?}, ours {:?}",
+                t.target, m.target
+            ));
+        }
+        if t.contents != m.contents || t.digest != m.digest {
+            out.push(format!("{path:?}: {}", contents_difference(t, m)));
+        }
+    }
+    for (path, m) in &mine {
+        if !theirs.contains_key(path) {
+            out.push(format!("{path:?}: only ours left it ({})", describe(m)));
+        }
+    }
+    if expected.links != ours.links {
+        out.push(format!(
+            "hard links: CPython {:?}, ours {:?}",
+            expected.links, ours.links
+        ));
+    }
+    out
 }
 
-fn links() -> Tree {
-    Tree::new()
-        .file("links/real.py", "x = 1\n")
-        .file("outside/o.py", "y = 2\n")
-        .file("outside/sub/s.py", "z = 3\n")
-        .symlink("links/to_real.py", "real.py")
-        .symlink("links/to_outside.py", "../outside/o.py")
-        .symlink("links/dir_outside", "../outside/sub")
-        .symlink("links/dangling.py", "nowhere.py")
-        .symlink("links/loop.py", "loop.py")
-        .dir("links/dir.py")
-        .file("links/dir.py/inner.py", "w = 4\n")
-        .fifo("links/fifo.py")
+fn describe(found: &Found) -> String {
+    let size = match (&found.contents, &found.digest) {
+        (Some(c), _) => format!(", {} bytes", c.0.len()),
+        (None, Some(d)) => format!(", {d}"),
+        _ => String::new(),
+    };
+    let target = found
+        .target
+        .as_ref()
+        .map(|t| format!(" -> {t:?}"))
+        .unwrap_or_default();
+    format!("{:?} {:?}{size}{target}", found.kind, found.mode)
 }
 
-/// Every scenario, in a fixed order; some trees need the interpreter's
-/// cache tag in file names.
-pub fn all(tag: &str) -> Vec<Scenario> {
-    let pkg = package();
-    let both = pkg.clone().file("bad2/e.py", "def f(:\n");
-    let mut s = vec![
-        Scenario::new("plain", &pkg, &["pkg"]),
-        Scenario::new("dot", &pkg, &["."]),
-        Scenario::new("trailing_slash", &pkg, &["pkg/"]),
-        Scenario::new("several_dests", &pkg, &["pkg/sub", "top.py", "pkg"]),
-        Scenario::new("same_dest_twice", &pkg, &["pkg", "pkg"]),
-        Scenario::new("overlapping_dests", &pkg, &["pkg/sub", "./pkg"]),
-        Scenario::new("file_args", &pkg, &["pkg/a.py", "top.py", "pkg/data.txt"]),
-        Scenario::new("missing_dest", &pkg, &["nope", "nope.py", "pkg/a.py"]),
-        Scenario::new("no_recursion", &pkg, &["-l", "pkg"]),
-        Scenario::new("depth_1", &pkg, &["-r", "1", "pkg"]),
-        Scenario::new("depth_0", &pkg, &["-r", "0", "pkg"]),
-        Scenario::new("depth_negative", &pkg, &["-r", "-1", "pkg"]),
-        Scenario::new("depth_overrides_l", &pkg, &["-l", "-r", "2", "pkg"]),
-        Scenario::new("quiet", &both, &["-q", "pkg", "bad2"]),
-        Scenario::new("very_quiet", &both, &["-qq", "pkg", "bad2"]),
-        Scenario::new("quiet_twice_flag", &both, &["-q", "-q", "bad2"]),
-        Scenario::new("legacy", &pkg, &["-b", "pkg"]),
-        Scenario::new("ddir_dir", &pkg, &["-d", "/installed", "pkg"]),
-        Scenario::new("ddir_relative", &pkg, &["-d", "rel", "pkg/sub"]),
-        Scenario::new("ddir_file", &pkg, &["-d", "/installed", "pkg/a.py"]),
-        Scenario::new(
-            "stripdir_prependdir",
-            &pkg,
-            &["-s", "pkg", "-p", "/usr/lib", "pkg"],
+fn contents_difference(theirs: &Found, mine: &Found) -> String {
+    match (&theirs.contents, &mine.contents) {
+        (Some(t), Some(m)) => {
+            let at =
+                t.0.iter()
+                    .zip(&m.0)
+                    .position(|(a, b)| a != b)
+                    .unwrap_or(t.0.len().min(m.0.len()));
+            let window = |b: &[u8]| {
+                let end = (at + 16).min(b.len());
+                crate::hex::Hex::encode(&b[at.min(end)..end])
+            };
+            format!(
+                "contents differ from byte {at} (CPython {} bytes, ours {}): CPython {}…, ours {}…",
+                t.0.len(),
+                m.0.len(),
+                window(&t.0),
+                window(&m.0)
+            )
+        }
+        _ => format!(
+            "contents differ: CPython {}, ours {}",
+            describe(theirs),
+            describe(mine)
         ),
-        Scenario::new(
-            "stripdir_absolute",
-            &pkg,
-            &["-s", "{ROOT}", "-p", "/", "{ROOT}/pkg"],
-        ),
-        Scenario::new("stripdir_trailing_slash", &pkg, &["-s", "pkg/", "pkg"]),
-        Scenario::new("stripdir_not_prefix", &pkg, &["-s", "elsewhere", "pkg"]),
-        Scenario::new("stripdir_partial", &pkg, &["-s", "pk", "-p", "/x", "pkg"]),
-        Scenario::new("stripdir_zip_quirk", &pkg, &["-s", "sub/pkg", "pkg/sub"]),
-        Scenario::new("prependdir_only", &pkg, &["-p", "/opt", "pkg/sub"]),
-        Scenario::new("stripdir_whole_file", &pkg, &["-s", "pkg/a.py", "pkg/a.py"]),
-        Scenario::new("ddir_with_stripdir", &pkg, &["-d", "a", "-s", "b", "pkg"]),
-        Scenario::new("regex_simple", &pkg, &["-x", "sub", "pkg"]),
-        Scenario::new("regex_anchor", &pkg, &["-x", "a\\.py$", "pkg"]),
-        Scenario::new("regex_lookahead", &pkg, &["-x", "pkg/(?!sub)", "pkg"]),
-        Scenario::new(
-            "regex_backreference",
-            &pkg,
-            &["-x", "(b)\\.py|(\\w)\\2", "pkg"],
-        ),
-        Scenario::new("regex_invalid", &pkg, &["-x", "(", "pkg"]),
-        Scenario::new("regex_empty", &pkg, &["-x", "", "pkg"]),
-        Scenario::new("list_file", &pkg, &["-i", "list.txt"]),
-        Scenario::new("list_stdin", &pkg, &["-i", "-"])
-            .stdin(b"pkg/sub\n\n  top.py  \nmissing.py\n"),
-        Scenario::new("list_missing", &pkg, &["-i", "no-such-list"]),
-        Scenario::new("list_missing_quiet", &pkg, &["-qq", "-i", "no-such-list"]),
-        Scenario::new("list_and_args", &pkg, &["-i", "list.txt", "top.py"]),
-        Scenario::new("workers_0", &pkg, &["-j", "0", "pkg"]),
-        Scenario::new("workers_2", &both, &["-j", "2", "pkg", "bad2"]),
-        Scenario::new("workers_negative_dir", &pkg, &["-j", "-1", "pkg"]),
-        Scenario::new("workers_negative_file", &pkg, &["-j", "-1", "top.py"]),
-        Scenario::new(
-            "opt_levels",
-            &pkg,
-            &["-o", "0", "-o", "1", "-o", "2", "pkg"],
-        ),
-        Scenario::new("opt_repeated", &pkg, &["-o", "1", "-o", "1", "pkg"]),
-        Scenario::new("opt_unusual", &pkg, &["-o", "3", "pkg/a.py"]),
-        Scenario::new(
-            "opt_interpreter_and_0",
-            &pkg,
-            &["-o", "-1", "-o", "0", "pkg/sub"],
-        ),
-        Scenario::new(
-            "hardlink",
-            &pkg,
-            &["-o", "0", "-o", "1", "-o", "2", "--hardlink-dupes", "pkg"],
-        ),
-        Scenario::new("hardlink_one_level", &pkg, &["--hardlink-dupes", "pkg"]),
-        Scenario::new(
-            "hardlink_same_level_twice",
-            &pkg,
-            &["-o", "1", "-o", "1", "--hardlink-dupes", "pkg"],
-        ),
-        Scenario::new(
-            "hardlink_legacy",
-            &pkg,
-            &["-b", "-o", "0", "-o", "1", "--hardlink-dupes", "pkg/sub"],
-        ),
-        Scenario::new(
-            "mode_timestamp",
-            &pkg,
-            &["--invalidation-mode", "timestamp", "pkg"],
-        ),
-        Scenario::new(
-            "mode_checked_hash",
-            &pkg,
-            &["--invalidation-mode", "checked-hash", "pkg"],
-        ),
-        Scenario::new(
-            "mode_unchecked_hash",
-            &pkg,
-            &["--invalidation-mode", "unchecked-hash", "pkg"],
-        ),
-        Scenario::new(
-            "mode_abbreviated_flag",
-            &pkg,
-            &["--inval", "unchecked-hash", "pkg"],
-        ),
-        Scenario::new("source_date_epoch", &pkg, &["pkg"]).env("SOURCE_DATE_EPOCH", "1700000000"),
-        Scenario::new("source_date_epoch_empty", &pkg, &["pkg"]).env("SOURCE_DATE_EPOCH", ""),
-        Scenario::new(
-            "source_date_epoch_overridden",
-            &pkg,
-            &["--invalidation-mode", "timestamp", "pkg"],
-        )
-        .env("SOURCE_DATE_EPOCH", "1"),
-        // The interpreter's own imports would also cache under the prefix,
-        // at machine-specific paths: they are kept out of the record.
-        Scenario::new("pycache_prefix_absolute", &pkg, &["pkg"])
-            .env("PYTHONPYCACHEPREFIX", "{ROOT}/cache")
-            .env("PYTHONDONTWRITEBYTECODE", "1"),
-        Scenario::new("pycache_prefix_relative", &pkg, &["pkg/sub"])
-            .env("PYTHONPYCACHEPREFIX", "rel_cache")
-            .env("PYTHONDONTWRITEBYTECODE", "1"),
-        Scenario::new("pythonoptimize", &pkg, &["pkg"]).env("PYTHONOPTIMIZE", "1"),
-        Scenario::new(
-            "pythonoptimize_2",
-            &pkg,
-            &["-o", "-1", "-o", "1", "pkg/sub"],
-        )
-        .env("PYTHONOPTIMIZE", "2"),
-        Scenario::new("up_to_date", &pkg, &["pkg"]).precompiled(),
-        Scenario::new("forced", &pkg, &["-f", "pkg"]).precompiled(),
-        Scenario::new("stale_one", &pkg, &["pkg"])
-            .precompiled()
-            .setup(Setup::Touch("pkg/a.py".into(), b"x = 2\n".to_vec())),
-        Scenario::new("up_to_date_levels", &pkg, &["-o", "0", "-o", "2", "pkg"]).precompiled(),
-        Scenario::new(
-            "hash_never_up_to_date",
-            &pkg,
-            &["--invalidation-mode", "checked-hash", "pkg"],
-        )
-        .precompiled(),
-        Scenario::new("broken_sources", &broken(), &["bad"]),
-        Scenario::new("broken_sources_quiet", &broken(), &["-q", "bad"]),
-        Scenario::new("broken_sources_ddir", &broken(), &["-d", "/x", "bad"]),
-        Scenario::new("odd_names", &odd_names(), &["names"]),
-        Scenario::new(
-            "odd_names_quiet_errors",
-            &odd_names().file("names/\u{e9}rr.py", "def (:\n"),
-            &["-q", "names"],
-        ),
-        Scenario::new("links", &links(), &["links"]),
-        Scenario::new("links_limit_inside", &links(), &["-e", "links", "links"]),
-        Scenario::new("links_limit_root", &links(), &["-e", ".", "links"]),
-        Scenario::new("links_limit_empty", &links(), &["-e", "", "links"]),
-        Scenario::new(
-            "link_as_dest",
-            &links(),
-            &["links/dir_outside", "links/to_outside.py"],
-        ),
-        Scenario::new("cfile_symlink", &pkg, &["pkg/sub"])
-            .setup(Setup::Mkdir("pkg/sub/__pycache__".into()))
-            .setup(Setup::Symlink(
-                format!("pkg/sub/__pycache__/c.{tag}.pyc").into(),
-                "../../a.py".into(),
-            )),
-        Scenario::new("cfile_directory", &pkg, &["pkg/sub"]).setup(Setup::Mkdir(
-            format!("pkg/sub/__pycache__/c.{tag}.pyc").into(),
-        )),
-        Scenario::new(
-            "pycache_is_a_file",
-            &pkg.clone()
-                .file("plain/__pycache__", "x")
-                .file("plain/m.py", "m = 1\n"),
-            &["plain"],
-        ),
-        Scenario::new("no_args_quiet", &pkg, &["-q"]).env("PYTHONSAFEPATH", "1"),
-        Scenario::new("no_args", &pkg, &[])
-            .env("PYTHONPATH", "{ROOT}/pkg/sub:")
-            .env("PYTHONSAFEPATH", "1"),
-        Scenario::new("usage_unknown_flag", &pkg, &["--frobnicate", "pkg"]),
-        Scenario::new("usage_bad_int", &pkg, &["-r", "x", "pkg"]),
-        Scenario::new(
-            "usage_bad_mode",
-            &pkg,
-            &["--invalidation-mode", "sometimes", "pkg"],
-        ),
-    ];
-    // The list file that -i reads.
-    for scenario in s.iter_mut().filter(|s| s.name.starts_with("list_")) {
-        scenario.tree = scenario.tree.clone().file(
-            "list.txt",
-            "pkg/a.py\n\n  pkg/sub  \r\nmissing.py\npkg/data.txt\n",
+    }
+}
+
+fn indent(text: &str) -> String {
+    text.lines().map(|l| format!("    {l}\n")).collect()
+}
+
+/// A unified-style diff of two texts' lines (`-` only in `a`, `+` only in
+/// `b`, two spaces for both), at most 60 lines.
+pub fn line_diff(a: &str, b: &str) -> String {
+    let a: Vec<&str> = a.lines().collect();
+    let b: Vec<&str> = b.lines().collect();
+    // Longest common subsequence table, from the ends.
+    let mut lcs = vec![vec![0u32; b.len() + 1]; a.len() + 1];
+    for i in (0..a.len()).rev() {
+        for j in (0..b.len()).rev() {
+            lcs[i][j] = if a[i] == b[j] {
+                lcs[i + 1][j + 1] + 1
+            } else {
+                lcs[i + 1][j].max(lcs[i][j + 1])
+            };
+        }
+    }
+    let (mut i, mut j) = (0, 0);
+    let mut lines = Vec::new();
+    while i < a.len() || j < b.len() {
+        if i < a.len() && j < b.len() && a[i] == b[j] {
+            lines.push(format!("      {}", a[i]));
+            i += 1;
+            j += 1;
+        } else if j < b.len() && (i == a.len() || lcs[i][j + 1] >= lcs[i + 1][j]) {
+            lines.push(format!("    + {}", b[j]));
+            j += 1;
+        } else {
+            lines.push(format!("    - {}", a[i]));
+            i += 1;
+        }
+    }
+    if lines.len() > 60 {
+        let more = lines.len() - 60;
+        lines.truncate(60);
+        lines.push(format!("    … {more} more lines"));
+    }
+    lines.join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(list: &[&str]) -> Vec<Bytes> {
+        list.iter().map(|a| Bytes::from(*a)).collect()
+    }
+
+    #[test]
+    fn worker_arguments_are_found_in_every_form() {
+        assert!(Scenario::uses_workers(&args(&["-j", "2", "pkg"])));
+        assert!(Scenario::uses_workers(&args(&["-j0", "pkg"])));
+        assert!(Scenario::uses_workers(&args(&["--workers=3"])));
+        assert!(!Scenario::uses_workers(&args(&["-j", "1", "pkg"])));
+        assert!(!Scenario::uses_workers(&args(&["-j", "-1", "pkg"])));
+        assert!(!Scenario::uses_workers(&args(&["--", "-j2"])));
+        let scenario = Scenario {
+            name: "n".into(),
+            group: "g".into(),
+            tree: Vec::new(),
+            args: args(&["-q", "--workers", "2", "pkg"]),
+            env: BTreeMap::new(),
+            stdin: None,
+            setup: Vec::new(),
+            unprivileged: false,
+            umask: None,
+            unordered: true,
+            usage_error: Vec::new(),
+        };
+        let one = scenario.with_one_worker();
+        assert_eq!(one.args, args(&["-q", "--workers", "1", "pkg"]));
+        assert!(!one.unordered);
+    }
+
+    #[test]
+    fn line_diff_marks_both_sides() {
+        assert_eq!(
+            line_diff("a\nb\nc\n", "a\nc\nd\n"),
+            "      a\n    - b\n      c\n    + d"
         );
     }
-    s
+
+    #[test]
+    fn every_scenario_is_unique_and_serializes_back() {
+        let scenarios = all();
+        let mut names: Vec<&str> = scenarios.iter().map(|s| s.name.as_str()).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), scenarios.len(), "duplicate scenario names");
+        for scenario in &scenarios {
+            let json = serde_json::to_string(scenario).unwrap();
+            let back: Scenario = serde_json::from_str(&json).unwrap();
+            assert_eq!(&back, scenario, "{json}");
+            assert_eq!(
+                scenario.unordered,
+                Scenario::uses_workers(&scenario.args),
+                "{}",
+                scenario.name
+            );
+        }
+    }
 }

@@ -1,106 +1,180 @@
 //! Whole `compileall` runs against real CPython: every scenario of
 //! `compileall_tests::scenarios` through our binary, compared with the
-//! record from CPython (`fixtures/scenarios/`) and with CPython live.
+//! record of each CPython release line (`fixtures/scenarios/`) and, when the
+//! interpreter is provisioned, with CPython run live. Every differing
+//! scenario is reported, field by field.
+
+use std::path::Path;
 
 use compileall_tests::pythons::{self, Python};
-use compileall_tests::scenarios::{self, Scenario, Tool};
+use compileall_tests::scenarios::{self, Fixture, Record, Scenario};
+
+/// Scenarios replayed at once per release line (the four release lines'
+/// tests also run side by side).
+const THREADS: usize = 2;
 
 #[test]
-fn every_version_has_current_records() {
+fn fixtures_hold_every_scenario_as_defined() {
+    let current = scenarios::all();
+    let mut problems = Vec::new();
     for version in pythons::SUPPORTED {
-        let fixture = scenarios::load_fixture(version).unwrap_or_else(|| {
-            panic!("no scenario fixture for {version}: run `cargo xtask fixtures`")
-        });
-        let tag = format!("cpython-{}", version.replace('.', ""));
-        let current = scenarios::all(&tag);
-        let recorded: Vec<(&str, &str)> = fixture
-            .records
+        let Some(fixture) = scenarios::load_fixture(version) else {
+            problems.push(format!(
+                "{version}: no {} (run `cargo xtask fixtures`)",
+                scenarios::fixture_path(version).display()
+            ));
+            continue;
+        };
+        assert_eq!(fixture.version, version);
+        let recorded: Vec<&str> = fixture
+            .scenarios
             .iter()
-            .map(|r| (r.name.as_str(), r.signature.as_str()))
+            .map(|r| r.scenario.name.as_str())
             .collect();
-        let expected: Vec<(String, String)> = current
-            .iter()
-            .map(|s| (s.name.clone(), s.signature()))
-            .collect();
-        let expected: Vec<(&str, &str)> = expected
-            .iter()
-            .map(|(n, s)| (n.as_str(), s.as_str()))
-            .collect();
-        assert_eq!(
-            recorded, expected,
-            "{version}: scenarios changed; run `cargo xtask fixtures`"
-        );
+        let defined: Vec<&str> = current.iter().map(|s| s.name.as_str()).collect();
+        if recorded != defined {
+            problems.push(format!(
+                "{version}: recorded scenarios {recorded:?}\n  defined {defined:?}"
+            ));
+        }
+        for scenario in &current {
+            if let Some(recorded) = fixture.get(&scenario.name)
+                && recorded.scenario != *scenario
+            {
+                problems.push(format!(
+                    "{version}: scenario {} changed since it was recorded",
+                    scenario.name
+                ));
+            }
+        }
+        for recorded in &fixture.scenarios {
+            if let Err(problem) = scenarios::check_definition(&recorded.scenario, &recorded.record)
+            {
+                problems.push(format!("{version}: {problem}"));
+            }
+        }
     }
+    assert!(
+        problems.is_empty(),
+        "scenario fixtures are out of date; run `cargo xtask fixtures`:\n{}",
+        problems.join("\n")
+    );
 }
 
-/// Our binary against the recorded and the live CPython, scenario by
-/// scenario; every difference of every scenario is reported.
+/// Our binary against the recorded and the live CPython of `version`.
 fn replay(version: &str) {
     let Some(python) = pythons::require(version, "scenario replay") else {
         return;
     };
-    let fixture = scenarios::load_fixture(version).expect("fixture");
+    let binary = scenarios::binary();
+    let fixture = scenarios::load_fixture(version)
+        .unwrap_or_else(|| panic!("no scenario fixture for {version}: run `cargo xtask fixtures`"));
     if fixture.full_version != python.full_version {
         compileall_tests::loud(&format!(
-            "NOTE: scenarios for {version} were recorded with {}, the live interpreter is {}",
+            "NOTE: scenarios for {version} were recorded with CPython {}, the live \
+             interpreter is {}; both are compared",
             fixture.full_version, python.full_version
         ));
     }
-    let all = scenarios::all(&python.cache_tag);
-    let failures: Vec<String> = std::thread::scope(|scope| {
-        let halves: Vec<&[Scenario]> = all.chunks(all.len().div_ceil(2)).collect();
-        let handles: Vec<_> = halves
-            .into_iter()
-            .map(|half| {
-                let (python, fixture) = (&python, &fixture);
-                scope.spawn(move || {
-                    half.iter()
-                        .filter_map(|scenario| check(scenario, python, fixture))
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap())
-            .collect()
+    let all = scenarios::all();
+    let reports = scenarios::parallel_map(&all, THREADS, |scenario| {
+        check(scenario, &python, &fixture, &binary)
     });
+    let failures: Vec<String> = reports.into_iter().flatten().collect();
     assert!(
         failures.is_empty(),
-        "{} of {} scenarios differ under CPython {}:\n\n{}",
+        "{} of {} scenarios differ under CPython {} (our binary: {}):\n\n{}",
         failures.len(),
         all.len(),
         python.full_version,
+        binary.display(),
         failures.join("\n\n")
     );
 }
 
-fn check(scenario: &Scenario, python: &Python, fixture: &scenarios::Fixture) -> Option<String> {
-    let ours = scenarios::record_with(scenario, python, Tool::Ours);
-    let mut problems = Vec::new();
-    match fixture.records.iter().find(|r| r.name == scenario.name) {
-        Some(recorded) => {
-            for difference in recorded.differences(&ours, scenario.ordered) {
-                problems.push(format!(
-                    "  vs recorded {}: {difference}",
-                    fixture.full_version
-                ));
+/// Every difference of one scenario, or `None`.
+fn check(scenario: &Scenario, python: &Python, fixture: &Fixture, binary: &Path) -> Option<String> {
+    let mut sections: Vec<(String, Vec<String>)> = Vec::new();
+    // Ours in the order it printed; sorted to compare with CPython when
+    // CPython's order is not fixed.
+    let in_order = Scenario {
+        unordered: false,
+        ..scenario.clone()
+    };
+    let ours_raw = scenarios::run_ours(python, &in_order, binary);
+    let ours = if scenario.unordered {
+        ours_raw.with_sorted_output()
+    } else {
+        ours_raw.clone()
+    };
+    let recorded: Option<&Record> = match fixture.get(&scenario.name) {
+        Some(r) if r.scenario == *scenario => Some(&r.record),
+        Some(_) => {
+            sections.push((
+                "record".into(),
+                vec![
+                    "the scenario changed since it was recorded: run `cargo xtask fixtures`".into(),
+                ],
+            ));
+            None
+        }
+        None => {
+            sections.push((
+                "record".into(),
+                vec!["not recorded: run `cargo xtask fixtures`".into()],
+            ));
+            None
+        }
+    };
+    if let Some(recorded) = recorded {
+        sections.push((
+            format!("vs recorded CPython {}", fixture.full_version),
+            scenarios::differences(scenario, recorded, &ours),
+        ));
+    }
+    let live = scenarios::record(python, scenario);
+    sections.push((
+        format!("vs live CPython {}", python.full_version),
+        scenarios::differences(scenario, &live, &ours),
+    ));
+    if let Some(recorded) = recorded
+        && fixture.full_version == python.full_version
+    {
+        // Same release: the record must be reproducible, or the harness is
+        // comparing noise.
+        sections.push((
+            "live CPython vs its own record (same release; not reproducible?)".into(),
+            scenarios::differences(scenario, recorded, &live),
+        ));
+    }
+    if scenario.unordered {
+        let one = scenarios::run_ours(python, &scenario.with_one_worker(), binary);
+        sections.push((
+            "ours with several workers vs ours with -j 1 (must be identical)".into(),
+            scenarios::differences(&in_order, &one, &ours_raw),
+        ));
+    }
+    sections.retain(|(_, problems)| !problems.is_empty());
+    if sections.is_empty() {
+        return None;
+    }
+    let args: Vec<String> = scenario.args.iter().map(|a| format!("{a:?}")).collect();
+    let mut report = format!(
+        "=== scenario {} [{}]: compileall {}",
+        scenario.name,
+        scenario.group,
+        args.join(" ")
+    );
+    for (title, problems) in sections {
+        report.push_str(&format!("\n  {title}:"));
+        for problem in problems {
+            for (i, line) in problem.lines().enumerate() {
+                report.push_str(if i == 0 { "\n    * " } else { "\n      " });
+                report.push_str(line);
             }
         }
-        None => problems.push("  no record".to_owned()),
     }
-    let live = scenarios::record_with(scenario, python, Tool::Cpython);
-    for difference in live.differences(&ours, scenario.ordered) {
-        problems.push(format!("  vs live {}: {difference}", python.full_version));
-    }
-    (!problems.is_empty()).then(|| {
-        format!(
-            "{} ({:?}):\n{}",
-            scenario.name,
-            scenario.args,
-            problems.join("\n")
-        )
-    })
+    Some(report)
 }
 
 #[test]

@@ -8,18 +8,31 @@
 //! libraries with patchelf. It then runs directly, finds its stdlib next to
 //! itself, and `sys.executable` works (so `-m compileall -j N` can spawn
 //! workers). The host's `python3` (3.11) is used as it is.
+//!
+//! The manifest this writes is read through `compileall_tests::pythons`
+//! (`manifest()`, `installed()`, `require()`), which the tests, fixtures,
+//! conformance and bench all share.
 
+use std::collections::BTreeMap;
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Output};
 
-use anyhow::{Context, Result, bail};
-use compileall_tests::pythons::{Manifest, Python, pythons_dir};
+use anyhow::{Context, Result, anyhow, bail};
+use compileall_tests::loud;
+use compileall_tests::pythons::{Manifest, Python, SUPPORTED, pythons_dir};
 
-/// The Debian-packaged release lines.
+/// The release line taken from the host's `python3`.
+const HOST_VERSION: &str = "3.11";
+
+/// The release lines taken from Debian unstable.
 const DEBIAN_VERSIONS: [&str; 3] = ["3.13", "3.14", "3.15"];
 
 /// Runtime libraries every interpreter needs besides its own packages.
 const BASE_PACKAGES: [&str; 3] = ["libc6", "zlib1g", "libexpat1"];
+
+/// The only release line whose test suite is unpacked (a compile corpus).
+const TESTSUITE_VERSION: &str = "3.14";
 
 /// Options of `cargo xtask pythons`.
 #[derive(Debug, Default, clap::Args)]
@@ -36,89 +49,95 @@ pub struct PythonsArgs {
 /// one is. Fails only if an explicitly requested version is unavailable or
 /// nothing usable results.
 pub fn run(args: &PythonsArgs) -> Result<Manifest> {
+    if let Some(unknown) = args
+        .versions
+        .iter()
+        .find(|v| !SUPPORTED.contains(&v.as_str()))
+    {
+        bail!(
+            "unknown version {unknown}; supported: {}",
+            SUPPORTED.join(", ")
+        );
+    }
     let dir = pythons_dir();
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    // Interpreters must be recorded by absolute path, and sys.executable is
+    // absolute but does not resolve symlinks: make the folder absolute only.
+    let dir = std::path::absolute(&dir)?;
     let wanted =
         |version: &str| args.versions.is_empty() || args.versions.iter().any(|v| v == version);
 
     let mut pythons = Vec::new();
     let mut missing = Vec::new();
-    if wanted("3.11") {
+    if wanted(HOST_VERSION) {
         match host_python() {
             Ok(python) => pythons.push(python),
-            Err(err) => missing.push(("3.11".to_string(), format!("{err:#}"))),
+            Err(err) => missing.push((HOST_VERSION, format!("{err:#}"))),
         }
     }
-    let debian: Vec<&str> = DEBIAN_VERSIONS
-        .iter()
-        .copied()
-        .filter(|v| wanted(v))
-        .collect();
+    // Working prefixes from earlier runs: reused, or kept if a forced
+    // rebuild fails (Debian unstable may have dropped the version).
+    let mut existing = BTreeMap::new();
     let mut to_build = Vec::new();
-    for version in &debian {
-        match (
-            args.force,
-            inspect(
-                &prefix(&dir, version)
-                    .join("usr/bin")
-                    .join(format!("python{version}")),
-            ),
-        ) {
-            (false, Ok(python)) if python.version == *version => pythons.push(Python {
-                source: "debian-sid".into(),
-                ..python
-            }),
-            _ => to_build.push(*version),
-        }
-    }
-    if !to_build.is_empty() {
-        let debs = download(&dir, &to_build)?;
-        let patchelf = patchelf(&dir)?;
-        for version in to_build {
-            match build(&dir, version, &debs, &patchelf) {
-                Ok(python) => pythons.push(python),
-                Err(err) => missing.push((version.to_string(), format!("{err:#}"))),
+    for version in DEBIAN_VERSIONS.into_iter().filter(|v| wanted(v)) {
+        match (inspect_prefix(&dir, version), args.force) {
+            (Ok(python), false) => pythons.push(python),
+            (Ok(python), true) => {
+                existing.insert(version, python);
+                to_build.push(version);
             }
+            (Err(_), _) => to_build.push(version),
         }
     }
+    for (version, result) in provision(&dir, &to_build) {
+        match (result, existing.remove(version)) {
+            (Ok(python), _) => pythons.push(python),
+            (Err(err), Some(old)) => {
+                loud(&format!(
+                    "WARNING: rebuilding CPython {version} FAILED, keeping the existing {}: {err:#}",
+                    old.full_version
+                ));
+                pythons.push(old);
+            }
+            (Err(err), None) => missing.push((version, format!("{err:#}"))),
+        }
+    }
+
+    // Versions not asked for this time keep their entries.
+    let mut manifest = compileall_tests::pythons::manifest();
+    manifest
+        .pythons
+        .retain(|old| !wanted(&old.version) && old.executable.is_file());
+    manifest.pythons.extend(pythons.iter().cloned());
+    manifest.pythons.sort_by_key(|p| version_key(&p.version));
+    write_manifest(&dir, &manifest)?;
+
     pythons.sort_by_key(|p| version_key(&p.version));
-
-    let manifest = Manifest { pythons };
-    // Keep entries of versions not asked for this time.
-    let mut merged = compileall_tests::pythons::manifest();
-    merged.pythons.retain(|old| {
-        !manifest
-            .pythons
-            .iter()
-            .any(|new| new.version == old.version)
-    });
-    merged.pythons.extend(manifest.pythons.iter().cloned());
-    merged.pythons.sort_by_key(|p| version_key(&p.version));
-    let path = dir.join("pythons.json");
-    let temp = dir.join("pythons.json.tmp");
-    std::fs::write(&temp, serde_json::to_vec_pretty(&merged)?)?;
-    std::fs::rename(&temp, &path)?;
-
-    for python in &manifest.pythons {
+    for python in &pythons {
         println!("{:<8} {}", python.full_version, python.executable.display());
     }
     for (version, reason) in &missing {
-        eprintln!(
+        loud(&format!(
             "WARNING: CPython {version} is NOT available; tests against it will be skipped: {reason}"
-        );
+        ));
     }
-    let explicitly_missing = missing.iter().any(|(v, _)| args.versions.contains(v));
-    if manifest.pythons.is_empty() || explicitly_missing {
-        bail!(
-            "interpreters missing: {}",
-            missing
-                .iter()
-                .map(|(v, _)| v.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
+    let explicitly_missing = missing
+        .iter()
+        .any(|(v, _)| args.versions.iter().any(|asked| asked == v));
+    if pythons.is_empty() || explicitly_missing {
+        let names: Vec<&str> = missing.iter().map(|(v, _)| *v).collect();
+        bail!("interpreters missing: {}", names.join(", "));
     }
-    Ok(merged)
+    Ok(manifest)
+}
+
+fn write_manifest(dir: &Path, manifest: &Manifest) -> Result<()> {
+    let path = dir.join("pythons.json");
+    let temp = dir.join(format!("pythons.json.{}.tmp", std::process::id()));
+    let mut json = serde_json::to_vec_pretty(manifest)?;
+    json.push(b'\n');
+    std::fs::write(&temp, json).with_context(|| format!("writing {}", temp.display()))?;
+    std::fs::rename(&temp, &path).with_context(|| format!("writing {}", path.display()))
 }
 
 fn version_key(version: &str) -> (u32, u32) {
@@ -130,31 +149,65 @@ fn prefix(dir: &Path, version: &str) -> PathBuf {
     dir.join(format!("cpython-{version}"))
 }
 
+fn binary(prefix: &Path, version: &str) -> PathBuf {
+    prefix.join("usr/bin").join(format!("python{version}"))
+}
+
+fn libdir(prefix: &Path) -> PathBuf {
+    prefix.join("usr/lib/x86_64-linux-gnu")
+}
+
+/// The Debian packages unpacked into one version's prefix.
+fn packages(version: &str) -> Vec<String> {
+    let mut packages: Vec<String> = BASE_PACKAGES.map(String::from).to_vec();
+    packages.extend([
+        format!("python{version}-minimal"),
+        format!("libpython{version}-minimal"),
+        format!("libpython{version}-stdlib"),
+    ]);
+    if version == TESTSUITE_VERSION {
+        packages.push(format!("libpython{version}-testsuite"));
+    }
+    packages
+}
+
 /// The host's `python3`, resolved to its real binary (not a pyenv shim).
 fn host_python() -> Result<Python> {
-    let output = Command::new("python3")
-        .args(["-c", "import sys; print(sys.executable)"])
-        .output()
-        .context("running python3")?;
-    if !output.status.success() {
-        bail!(
-            "python3 failed: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-    }
+    let output =
+        checked(Command::new("python3").args(["-c", "import sys; print(sys.executable)"]))?;
     let executable = PathBuf::from(String::from_utf8(output.stdout)?.trim());
     let python = inspect(&executable)?;
+    if python.version != HOST_VERSION {
+        bail!(
+            "python3 on PATH is {} ({}), not {HOST_VERSION}",
+            python.full_version,
+            executable.display()
+        );
+    }
     Ok(Python {
         source: "host".into(),
         ..python
     })
 }
 
+/// The interpreter already in `version`'s prefix, if it runs and is that
+/// version. Prefixes only appear complete (see [`build`]).
+fn inspect_prefix(dir: &Path, version: &str) -> Result<Python> {
+    let python = inspect(&binary(&prefix(dir, version), version))?;
+    if python.version != version {
+        bail!("the {version} prefix holds Python {}", python.full_version);
+    }
+    Ok(Python {
+        source: "debian-sid".into(),
+        ..python
+    })
+}
+
 /// What an interpreter says about itself.
 fn inspect(executable: &Path) -> Result<Python> {
-    const PROBE: &str = "import sys, sysconfig, importlib.util, os\n\
+    const PROBE: &str = "import sys, sysconfig, importlib.util, os, platform\n\
         print('%d.%d' % sys.version_info[:2])\n\
-        print('%d.%d.%d' % sys.version_info[:3])\n\
+        print(platform.python_version())\n\
         print(int.from_bytes(importlib.util.MAGIC_NUMBER[:2], 'little'))\n\
         print(sys.implementation.cache_tag)\n\
         print(sys.executable)\n\
@@ -162,17 +215,7 @@ fn inspect(executable: &Path) -> Result<Python> {
         print(stdlib)\n\
         test = os.path.join(stdlib, 'test')\n\
         print(test if os.path.exists(os.path.join(test, 'test_grammar.py')) else '')\n";
-    let output = Command::new(executable)
-        .args(["-I", "-c", PROBE])
-        .output()
-        .with_context(|| format!("running {}", executable.display()))?;
-    if !output.status.success() {
-        bail!(
-            "{} does not run: {}",
-            executable.display(),
-            String::from_utf8_lossy(&output.stderr).trim()
-        );
-    }
+    let output = checked(Command::new(executable).args(["-I", "-c", PROBE]))?;
     let text = String::from_utf8(output.stdout)?;
     let lines: Vec<&str> = text.lines().collect();
     let [
@@ -205,211 +248,259 @@ fn inspect(executable: &Path) -> Result<Python> {
     })
 }
 
-/// The private apt configuration for one Debian suite: sources, lists and
-/// cache all under `dir`, nothing of the host's apt state touched.
-fn apt(dir: &Path, suite: &str) -> Result<Vec<String>> {
-    let root = dir.join(format!("apt-{suite}"));
-    for sub in ["lists/partial", "cache/archives/partial"] {
-        std::fs::create_dir_all(root.join(sub))?;
+/// Downloads, unpacks and patches `versions`. Failures are per version, so
+/// one version gone from Debian unstable does not stop the others.
+fn provision<'a>(dir: &Path, versions: &[&'a str]) -> Vec<(&'a str, Result<Python>)> {
+    if versions.is_empty() {
+        return Vec::new();
     }
-    std::fs::write(
-        root.join("debian.sources"),
-        format!(
-            "Types: deb\nURIs: http://deb.debian.org/debian\nSuites: {suite}\nComponents: main\n\
-             Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg\n"
-        ),
-    )?;
-    let opt =
-        |key: &str, value: &Path| vec!["-o".to_string(), format!("{key}={}", value.display())];
-    let mut options = opt("Dir::Etc::SourceList", Path::new("/dev/null"));
-    options.extend(opt("Dir::Etc::SourceParts", &root));
-    options.extend(opt("Dir::State::Lists", &root.join("lists")));
-    options.extend(opt("Dir::Cache", &root.join("cache")));
-    // Downloading as root into our own folder: no need for the _apt
-    // sandbox user (which cannot write there anyway).
-    options.extend([
-        "-o".to_string(),
-        "APT::Sandbox::User=root".to_string(),
-        "-qq".to_string(),
-    ]);
-    let status = Command::new("apt-get")
-        .args(&options)
-        .arg("update")
-        .status()
-        .context("running apt-get")?;
-    if !status.success() {
-        bail!("apt-get update for {suite} failed ({status})");
-    }
-    Ok(options)
+    let shared = (|| -> Result<_> {
+        if std::env::consts::ARCH != "x86_64" {
+            bail!("only x86_64 is supported (the loader path is x86_64's)");
+        }
+        let patchelf = patchelf(dir).context("finding patchelf")?;
+        let apt = Apt::update(dir, "sid")?;
+        // A fresh folder each time: stale packages of older releases must
+        // not be mixed into a new prefix.
+        let debs = dir.join("debs");
+        if debs.exists() {
+            std::fs::remove_dir_all(&debs)?;
+        }
+        std::fs::create_dir_all(&debs)?;
+        apt.download(&BASE_PACKAGES.map(String::from), &debs)?;
+        Ok((patchelf, apt, debs))
+    })();
+    versions
+        .iter()
+        .map(|&version| {
+            let result = match &shared {
+                Ok((patchelf, apt, debs)) => {
+                    let own = &packages(version)[BASE_PACKAGES.len()..];
+                    apt.download(own, debs)
+                        .and_then(|()| build(dir, version, debs, patchelf))
+                }
+                Err(err) => Err(anyhow!("{err:#}")),
+            };
+            (version, result)
+        })
+        .collect()
 }
 
-/// Downloads the packages for `versions` (plus the base libraries) into
-/// `<dir>/debs`; returns the downloaded files. Packages that cannot be had
-/// are left out with a warning, so one vanished version does not stop
-/// the others.
-fn download(dir: &Path, versions: &[&str]) -> Result<Vec<PathBuf>> {
-    let options = apt(dir, "sid")?;
-    let debs = dir.join("debs");
-    std::fs::create_dir_all(&debs)?;
-    let mut packages: Vec<String> = BASE_PACKAGES.iter().map(|p| p.to_string()).collect();
-    for version in versions {
-        packages.extend(
-            [
-                "python{v}-minimal",
-                "libpython{v}-minimal",
-                "libpython{v}-stdlib",
-            ]
-            .iter()
-            .map(|p| p.replace("{v}", version)),
+/// A private apt configuration for one Debian suite: sources, lists and
+/// cache all under the cache folder, nothing of the host's apt state used.
+struct Apt {
+    options: Vec<OsString>,
+}
+
+impl Apt {
+    /// Writes the configuration and runs `apt-get update` with it.
+    fn update(dir: &Path, suite: &str) -> Result<Self> {
+        let root = dir.join(format!("apt-{suite}"));
+        for sub in ["lists/partial", "cache/archives/partial"] {
+            std::fs::create_dir_all(root.join(sub))?;
+        }
+        std::fs::write(
+            root.join("debian.sources"),
+            format!(
+                "Types: deb\nURIs: http://deb.debian.org/debian\nSuites: {suite}\n\
+                 Components: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n"
+            ),
+        )?;
+        let mut options = Vec::new();
+        for (key, value) in [
+            ("Dir::Etc::SourceList", Path::new("/dev/null")),
+            ("Dir::Etc::SourceParts", &root),
+            ("Dir::State::Lists", &root.join("lists")),
+            ("Dir::Cache", &root.join("cache")),
+        ] {
+            let mut option = OsString::from(format!("{key}="));
+            option.push(value);
+            options.extend([OsString::from("-o"), option]);
+        }
+        // As root, apt would drop to the `_apt` user to download, which
+        // cannot write into our folders (and warns). As anyone else this
+        // setting is ignored.
+        options.extend(["-o", "APT::Sandbox::User=root", "-qq"].map(OsString::from));
+        println!(
+            "Updating the Debian {suite} package lists in {}",
+            root.display()
         );
-        if *version == "3.14" {
-            packages.push("libpython3.14-testsuite".into());
-        }
+        let output = checked(Command::new("apt-get").args(&options).arg("update"))?;
+        forward_stderr(&output);
+        Ok(Self { options })
     }
-    for package in &packages {
-        let status = Command::new("apt-get")
-            .args(&options)
-            .args(["download", package])
-            .current_dir(&debs)
-            .status()?;
-        if !status.success() {
-            eprintln!("WARNING: could not download {package} from Debian unstable");
-        }
+
+    /// `apt-get download` of `packages` into `into`; nothing is installed.
+    fn download(&self, packages: &[String], into: &Path) -> Result<()> {
+        let output = checked(
+            Command::new("apt-get")
+                .args(&self.options)
+                .arg("download")
+                .args(packages)
+                .current_dir(into),
+        )?;
+        forward_stderr(&output);
+        Ok(())
     }
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&debs)?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|e| e == "deb"))
-        .collect();
-    files.sort();
-    Ok(files)
 }
 
-/// The newest downloaded `.deb` of `package`.
-fn deb_of<'a>(debs: &'a [PathBuf], package: &str) -> Option<&'a PathBuf> {
-    debs.iter().rfind(|p| {
-        p.file_name()
+/// The downloaded `.deb` of `package` (the folder holds one of each).
+fn deb_of(debs: &Path, package: &str) -> Result<PathBuf> {
+    let wanted = format!("{package}_");
+    for entry in std::fs::read_dir(debs)? {
+        let path = entry?.path();
+        if path
+            .file_name()
             .and_then(|n| n.to_str())
-            .is_some_and(|n| n.starts_with(&format!("{package}_")))
-    })
+            .is_some_and(|n| n.starts_with(&wanted) && n.ends_with(".deb"))
+        {
+            return Ok(path);
+        }
+    }
+    bail!("{package} was not downloaded into {}", debs.display())
 }
 
-/// A `patchelf` that runs here: the host's, or one unpacked from
-/// Debian 12's package (the host's own release) without installing it.
+/// A `patchelf` that runs here: the one on PATH, else one unpacked from
+/// Debian 12's package (the host's own release, so it runs with the host's
+/// libraries) without installing anything, else, as root, an installed one.
 fn patchelf(dir: &Path) -> Result<PathBuf> {
-    if let Ok(output) = Command::new("patchelf").arg("--version").output()
-        && output.status.success()
-    {
-        return Ok(PathBuf::from("patchelf"));
+    let runs = |path: &Path| checked(Command::new(path).arg("--version")).is_ok();
+    if runs(Path::new("patchelf")) {
+        return Ok("patchelf".into());
     }
-    let unpacked = dir.join("patchelf/usr/bin/patchelf");
-    if unpacked.is_file() {
-        return Ok(unpacked);
+    let unpacked = dir.join("patchelf");
+    let binary = unpacked.join("usr/bin/patchelf");
+    if runs(&binary) {
+        return Ok(binary);
     }
-    let options = apt(dir, "bookworm")?;
-    let download = dir.join("patchelf-deb");
-    std::fs::create_dir_all(&download)?;
-    let status = Command::new("apt-get")
-        .args(&options)
-        .args(["download", "patchelf"])
-        .current_dir(&download)
-        .status()?;
-    let deb = std::fs::read_dir(&download)?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .find(|p| p.extension().is_some_and(|e| e == "deb"));
-    let Some(deb) = deb.filter(|_| status.success()) else {
-        bail!("patchelf is not installed and could not be downloaded");
-    };
-    check(
-        Command::new("dpkg")
-            .arg("-x")
-            .arg(&deb)
-            .arg(dir.join("patchelf")),
-    )?;
-    Ok(unpacked)
+    let downloaded = (|| -> Result<()> {
+        let apt = Apt::update(dir, "bookworm")?;
+        let debs = dir.join("patchelf-deb");
+        if debs.exists() {
+            std::fs::remove_dir_all(&debs)?;
+        }
+        std::fs::create_dir_all(&debs)?;
+        apt.download(&["patchelf".into()], &debs)?;
+        unpack_atomically(&[deb_of(&debs, "patchelf")?], &unpacked)
+    })();
+    match downloaded {
+        Ok(()) if runs(&binary) => return Ok(binary),
+        Ok(()) => loud(&format!("WARNING: {} does not run", binary.display())),
+        Err(err) => loud(&format!("WARNING: could not download patchelf: {err:#}")),
+    }
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    if unsafe { libc::geteuid() } != 0 {
+        bail!(
+            "patchelf is not on PATH and could not be downloaded; install it (apt-get install patchelf)"
+        );
+    }
+    println!("Running `apt-get install -y patchelf` (as root)");
+    checked(Command::new("apt-get").args(["install", "-y", "patchelf"]))?;
+    Ok("/usr/bin/patchelf".into())
 }
 
-/// Unpacks and patches one interpreter into its prefix, atomically: the
-/// prefix only appears once it is complete and runs.
-fn build(dir: &Path, version: &str, debs: &[PathBuf], patchelf: &Path) -> Result<Python> {
-    let prefix = prefix(dir, version);
-    let staging = dir.join(format!(".staging-{version}"));
+/// `dpkg -x`s `debs` into a sibling of `target`, then renames it there, so
+/// an interrupted run never leaves a partial folder at `target`.
+fn unpack_atomically(debs: &[PathBuf], target: &Path) -> Result<()> {
+    let staging = staging_of(target);
     if staging.exists() {
         std::fs::remove_dir_all(&staging)?;
     }
-    let mut packages: Vec<String> = BASE_PACKAGES.iter().map(|p| p.to_string()).collect();
-    packages.extend(
-        [
-            "python{v}-minimal",
-            "libpython{v}-minimal",
-            "libpython{v}-stdlib",
-        ]
-        .iter()
-        .map(|p| p.replace("{v}", version)),
-    );
-    if version == "3.14" {
-        packages.push("libpython3.14-testsuite".into());
+    for deb in debs {
+        checked(Command::new("dpkg").arg("-x").arg(deb).arg(&staging))?;
     }
-    for package in &packages {
-        let deb = deb_of(debs, package).with_context(|| format!("{package} was not downloaded"))?;
-        check(Command::new("dpkg").arg("-x").arg(deb).arg(&staging))?;
+    replace_dir(&staging, target)
+}
+
+fn staging_of(target: &Path) -> PathBuf {
+    let name = target.file_name().unwrap_or_default().to_string_lossy();
+    target.with_file_name(format!(".staging-{name}"))
+}
+
+fn replace_dir(from: &Path, to: &Path) -> Result<()> {
+    if to.exists() {
+        std::fs::remove_dir_all(to).with_context(|| format!("removing {}", to.display()))?;
     }
-    let libdir = |root: &Path| root.join("usr/lib/x86_64-linux-gnu");
-    let binary = staging.join("usr/bin").join(format!("python{version}"));
-    // The paths are final-prefix paths: the staging folder is renamed there.
-    check(
+    std::fs::rename(from, to)
+        .with_context(|| format!("renaming {} to {}", from.display(), to.display()))
+}
+
+/// Unpacks and patches one interpreter into its prefix, atomically: the
+/// prefix only appears once it is complete.
+fn build(dir: &Path, version: &str, debs: &Path, patchelf: &Path) -> Result<Python> {
+    let prefix = prefix(dir, version);
+    let staging = staging_of(&prefix);
+    if staging.exists() {
+        std::fs::remove_dir_all(&staging)?;
+    }
+    for package in packages(version) {
+        let deb = deb_of(debs, &package)?;
+        checked(Command::new("dpkg").arg("-x").arg(deb).arg(&staging))?;
+    }
+    // Final-prefix paths: the staging folder is renamed there.
+    checked(
         Command::new(patchelf)
             .arg("--set-interpreter")
             .arg(libdir(&prefix).join("ld-linux-x86-64.so.2"))
             .arg("--set-rpath")
             .arg(libdir(&prefix))
-            .arg(&binary),
+            .arg(binary(&staging, version)),
     )?;
-    if prefix.exists() {
-        std::fs::remove_dir_all(&prefix)?;
-    }
-    std::fs::rename(&staging, &prefix)?;
-    let python = inspect(&prefix.join("usr/bin").join(format!("python{version}")))?;
-    if python.version != version {
-        bail!("the {version} package holds Python {}", python.full_version);
-    }
+    replace_dir(&staging, &prefix)?;
+    let python = inspect_prefix(dir, version)?;
     precompile_stdlib(&python)?;
-    Ok(Python {
-        source: "debian-sid".into(),
-        ..python
-    })
+    Ok(python)
 }
 
 /// Debian's packages ship no bytecode (their postinst compiles it); do the
 /// same, or every start of these interpreters compiles the modules it
 /// imports, which would dominate start-up in benchmarks and tests.
 fn precompile_stdlib(python: &Python) -> Result<()> {
-    let status = Command::new(&python.executable)
+    let output = Command::new(&python.executable)
         .args(["-m", "compileall", "-q", "-q", "-j", "0"])
         .arg(&python.stdlib)
         .env_remove("PYTHONDONTWRITEBYTECODE")
         .env_remove("PYTHONPYCACHEPREFIX")
-        .status()
+        .output()
         .context("compiling the standard library")?;
     // Exit status 1 is expected: the test suite has files that are
     // deliberately not valid Python.
-    if status.code().is_none_or(|c| c > 1) {
+    if output.status.code().is_none_or(|c| c > 1) {
         bail!(
-            "compiling {}'s standard library failed ({status})",
-            python.full_version
+            "compiling {}'s standard library failed ({}): {}",
+            python.full_version,
+            output.status,
+            String::from_utf8_lossy(&output.stderr).trim()
         );
     }
     Ok(())
 }
 
-fn check(command: &mut Command) -> Result<()> {
+/// Runs `command`, capturing its output; an error names the command, its
+/// exit status and its stderr.
+fn checked(command: &mut Command) -> Result<Output> {
+    let line = std::iter::once(command.get_program())
+        .chain(command.get_args())
+        .map(|part| part.to_string_lossy())
+        .collect::<Vec<_>>()
+        .join(" ");
     let output = command
         .output()
-        .with_context(|| format!("running {command:?}"))?;
+        .with_context(|| format!("could not run `{line}`"))?;
     if !output.status.success() {
         bail!(
-            "{command:?} failed: {}",
+            "`{line}` failed ({}): {}",
+            output.status,
             String::from_utf8_lossy(&output.stderr).trim()
         );
     }
-    Ok(())
+    Ok(output)
+}
+
+/// Passes on what a successful command warned about.
+fn forward_stderr(output: &Output) {
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    if !stderr.trim().is_empty() {
+        eprint!("{stderr}");
+    }
 }

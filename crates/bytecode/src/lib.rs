@@ -56,6 +56,11 @@ pub struct Target {
     pub optimize_flag: u32,
     /// `sys.pycache_prefix`.
     pub pycache_prefix: Option<PathBuf>,
+    /// `codecs.lookup(sys.stdout.encoding).name` (`utf-8`, `ascii`, ...):
+    /// compileall's messages are printed in it.
+    pub stdout_encoding: String,
+    /// `sys.stdout.errors` (`strict`, `surrogateescape`, ...).
+    pub stdout_errors: String,
 }
 
 /// One source to compile: the arguments of `py_compile.compile(file,

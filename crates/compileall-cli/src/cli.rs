@@ -5,17 +5,95 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{ArgAction, Parser, ValueEnum};
+use clap::{ArgAction, CommandFactory, Parser, Subcommand, ValueEnum};
 
 use crate::{Exclude, InvalidationMode, Options, PyRegex, parse_int};
+
+mod argparse;
 
 /// Utilities to support installing Python libraries.
 ///
 /// Byte-compiles Python source trees into `__pycache__/*.pyc` exactly as
 /// `python -m compileall` does (same files, bytes, output and exit status),
 /// using persistent workers of the target interpreter.
+///
+/// A folder named like a subcommand (`inspect`, `completions`, `man`) is
+/// compiled when written as `./inspect`.
 #[derive(Debug, Parser)]
-#[command(name = "compileall", version = VERSION.as_str(), infer_long_args = true, max_term_width = 100)]
+#[command(
+    name = "compileall",
+    version,
+    long_version = LONG_VERSION.as_str(),
+    infer_long_args = true,
+    max_term_width = 100,
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true,
+    // argparse's `store` actions: the last `-x` (or `-r`, `-d`, ...) wins.
+    args_override_self = true
+)]
+pub struct Cli {
+    /// Something other than compiling.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// The compileall arguments.
+    #[command(flatten)]
+    pub args: Args,
+}
+
+impl Cli {
+    /// Parses `args` (program name first) as `python -m compileall`'s
+    /// argparse does: clap's parse, plus argparse's refusal of positional
+    /// arguments that follow an option after the first run of them.
+    pub fn try_parse_argparse_from<I, T>(args: I) -> Result<Cli, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<OsString>,
+    {
+        let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+        let cli = Cli::try_parse_from(&args)?;
+        if cli.command.is_none() {
+            let mut command = Cli::command();
+            let extras = argparse::extras(&command, args.get(1..).unwrap_or_default());
+            if !extras.is_empty() {
+                let names: Vec<_> = extras.iter().map(|a| a.to_string_lossy()).collect();
+                return Err(command.error(
+                    clap::error::ErrorKind::UnknownArgument,
+                    format!("unrecognized arguments: {}", names.join(" ")),
+                ));
+            }
+        }
+        Ok(cli)
+    }
+}
+
+/// What else the binary does.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Show what pyc headers say, whether each pyc is valid for its source,
+    /// and (with an interpreter of its version) its disassembly
+    Inspect {
+        /// The pyc files
+        #[arg(required = true, value_name = "FILE.pyc")]
+        pycs: Vec<PathBuf>,
+        /// The interpreter to disassemble with [default: pythonX.Y on PATH
+        /// for each pyc's version]
+        #[arg(long, value_name = "PATH")]
+        python: Option<PathBuf>,
+        /// Show the header and validity only
+        #[arg(long)]
+        no_disassembly: bool,
+    },
+    /// Print a completion script for a shell
+    Completions {
+        /// The shell
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff)
+    Man,
+}
+
+/// `compileall`'s own options and arguments.
+#[derive(Clone, Debug, clap::Args)]
 pub struct Args {
     /// Don't recurse into subdirectories
     #[arg(short = 'l', action = ArgAction::SetTrue)]
@@ -95,10 +173,10 @@ pub struct Args {
     #[arg(long)]
     pub hardlink_dupes: bool,
 
-    /// The Python interpreter to compile for [default: $VIRTUAL_ENV's
-    /// python, else python3 on PATH]
-    #[arg(long, value_name = "PATH", help_heading = "Target")]
-    pub python: Option<PathBuf>,
+    /// The Python interpreter to compile for; repeat to compile for several
+    /// in one run [default: $VIRTUAL_ENV's python, else python3 on PATH]
+    #[arg(long, value_name = "PATH", action = ArgAction::Append, help_heading = "Target")]
+    pub python: Vec<PathBuf>,
 
     /// How to compile: `cpython` runs workers of the target interpreter
     #[arg(long, value_enum, default_value_t = Backend::Auto, help_heading = "Target")]
@@ -113,9 +191,42 @@ pub struct Args {
         help_heading = "Target"
     )]
     pub worker_timeout: f64,
+
+    /// Write nothing: list every source whose pyc is missing, stale or
+    /// invalid (for the target, -o levels and invalidation mode), and exit
+    /// with status 1 if there is any
+    #[arg(long, help_heading = "Beyond CPython")]
+    pub check: bool,
+
+    /// Print a machine-readable report instead of compileall's messages
+    /// (see docs/report.md)
+    #[arg(
+        long,
+        value_enum,
+        value_name = "FORMAT",
+        help_heading = "Beyond CPython"
+    )]
+    pub report: Option<ReportFormat>,
+
+    /// Write the report to this file and keep compileall's messages on
+    /// stdout
+    #[arg(
+        long,
+        value_name = "PATH",
+        requires = "report",
+        help_heading = "Beyond CPython"
+    )]
+    pub report_file: Option<PathBuf>,
 }
 
-static VERSION: std::sync::LazyLock<String> = std::sync::LazyLock::new(version_text);
+/// `--report` formats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    /// One JSON document.
+    Json,
+}
+
+static LONG_VERSION: std::sync::LazyLock<String> = std::sync::LazyLock::new(version_text);
 
 fn version_text() -> String {
     let lines: Vec<String> = pyc_format::KNOWN_VERSIONS
@@ -175,8 +286,8 @@ pub struct Invocation {
     pub dests: Vec<PathBuf>,
     /// `-i FILE`.
     pub flist: Option<OsString>,
-    /// `--python`.
-    pub python: Option<PathBuf>,
+    /// `--python`, in order.
+    pub python: Vec<PathBuf>,
     /// `--backend`.
     pub backend: Backend,
     /// `--worker-timeout`.
@@ -252,7 +363,8 @@ impl Args {
                 hardlink_dupes: self.hardlink_dupes,
             },
             dests: self.compile_dest.into_iter().map(PathBuf::from).collect(),
-            flist: self.flist,
+            // `if args.flist:` — an empty name reads no list.
+            flist: self.flist.filter(|name| !name.is_empty()),
             python: self.python,
             backend: self.backend,
             worker_timeout: Duration::from_secs_f64(self.worker_timeout),

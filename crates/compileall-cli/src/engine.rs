@@ -27,7 +27,7 @@ use bytecode::{Compiler, CompilerProcess, Target};
 use pycache_paths::CacheLayout;
 
 use crate::file::{self, Decision, Executed, Prepared};
-use crate::output::{Chunk, Sink};
+use crate::output::{Chunk, FileOutcome, FileStatus, Sink};
 use crate::pyerror::PyException;
 use crate::{InvalidationMode, Options, Outcome};
 
@@ -44,6 +44,8 @@ pub(crate) struct Context<'c> {
     pub interrupted: &'c AtomicBool,
     /// Compile threads to run.
     pub threads: usize,
+    /// `sys.stdout`'s codec and error handler in the target interpreter.
+    pub stdout: pystr::TextEncoding,
 }
 
 impl Context<'_> {
@@ -57,6 +59,18 @@ impl Context<'_> {
         self.compiler
             .repr(path.as_os_str())
             .unwrap_or_else(|| pystr::repr(bytes))
+    }
+
+    /// `text` as `print(text)` writes it to the target's stdout.
+    pub fn line(&self, text: impl AsRef<[u8]>) -> Chunk {
+        Chunk::line(self.stdout_bytes(text.as_ref()))
+    }
+
+    /// `text` encoded for the target's stdout. Where `print()` would raise
+    /// `UnicodeEncodeError` (a `strict` handler), CPython dies with a
+    /// traceback; we print the text's own bytes instead.
+    pub fn stdout_bytes(&self, text: &[u8]) -> Vec<u8> {
+        pystr::encode(text, self.stdout).unwrap_or_else(|_| text.to_vec())
     }
 }
 
@@ -230,6 +244,14 @@ fn emit(
         };
         let Some(repeated) = jobs_by_step[index] else {
             prepared.chunks.iter().for_each(|c| sink.write(c));
+            if let Decision::Skip(reason) = prepared.decision {
+                sink.file(&FileOutcome {
+                    source: &prepared.source.fullname,
+                    status: &FileStatus::Skipped(reason),
+                    pycs: &prepared.cfiles,
+                    elapsed: Duration::ZERO,
+                });
+            }
             continue;
         };
         if !repeated {
@@ -239,6 +261,12 @@ fn emit(
             return Outcome::Interrupted;
         };
         executed.chunks.iter().for_each(|c| sink.write(c));
+        sink.file(&FileOutcome {
+            source: &prepared.source.fullname,
+            status: &executed.status,
+            pycs: &prepared.cfiles,
+            elapsed: executed.elapsed,
+        });
         success &= executed.success;
         done += 1;
         sink.progress(done, total);

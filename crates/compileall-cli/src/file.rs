@@ -17,6 +17,7 @@ use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
 
 use bytecode::{CompileRequest, CompilerProcess};
 use pyc_format::PycHeader;
@@ -43,12 +44,16 @@ pub(crate) struct Prepared {
     /// The folder its pycs go to, for `.py` sources: where an interrupted
     /// earlier run may have left temporary files.
     pub cache_dir: Option<PathBuf>,
+    /// One bytecode path per optimization level, in compile order (once
+    /// known to be a file).
+    pub cfiles: Vec<(i32, PathBuf)>,
+    /// The source's `stat()`, for `.py` files.
+    pub meta: Option<Metadata>,
 }
 
 pub(crate) enum Decision {
-    /// Nothing to do: skipped by `-x`/`-e`, not a `.py` file, not a file, or
-    /// up to date.
-    Skip,
+    /// Nothing to do.
+    Skip(SkipReason),
     /// Stale or missing pycs.
     Compile(Plan),
     /// compileall raises here (a traceback in CPython); the run stops.
@@ -58,8 +63,34 @@ pub(crate) enum Decision {
 pub(crate) struct Plan {
     /// compileall's `dfile`, the name compiled into the code objects.
     dfile: Option<PathBuf>,
-    /// One bytecode path per optimization level, in compile order.
-    cfiles: Vec<(i32, PathBuf)>,
+}
+
+/// Why compile_file did nothing with a path.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SkipReason {
+    /// `-x` matched.
+    Excluded,
+    /// `-e`: a symlink leading outside the allowed folder.
+    SymlinkOutside,
+    /// Not a regular file (a FIFO, a dangling symlink, a missing path).
+    NotAFile,
+    /// A file not ending in `.py`.
+    NotPython,
+    /// Every pyc already matches the source's mtime.
+    UpToDate,
+}
+
+impl SkipReason {
+    /// A stable name for reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SkipReason::Excluded => "excluded",
+            SkipReason::SymlinkOutside => "symlink_outside",
+            SkipReason::NotAFile => "not_a_file",
+            SkipReason::NotPython => "not_python",
+            SkipReason::UpToDate => "up_to_date",
+        }
+    }
 }
 
 impl Prepared {
@@ -87,6 +118,8 @@ impl Prepared {
 pub(crate) struct Executed {
     pub chunks: Vec<Chunk>,
     pub success: bool,
+    pub status: FileStatus,
+    pub elapsed: Duration,
 }
 
 /// The first half of `compile_file(fullname, ...)`.
@@ -96,9 +129,11 @@ pub(crate) fn prepare(ctx: &Context<'_>, mut source: Source) -> Prepared {
     let mut prepared = Prepared {
         source,
         chunks: Vec::new(),
-        decision: Decision::Skip,
+        decision: Decision::Skip(SkipReason::NotAFile),
         identity: None,
         cache_dir: None,
+        cfiles: Vec::new(),
+        meta: None,
     };
     prepared.decision = decide(ctx, &mut prepared, meta, regular);
     prepared
@@ -124,7 +159,7 @@ fn decide(
     };
     if dfile.stripdir_not_prefix && opts.quiet < 2 {
         let stripdir = destination.stripdir.expect("set when the flag is");
-        prepared.chunks.push(Chunk::line(format!(
+        prepared.chunks.push(ctx.line(format!(
             "The stripdir path {} is not a valid prefix for source path {}; ignoring",
             ctx.repr(stripdir),
             ctx.repr(fullname)
@@ -138,7 +173,7 @@ fn decide(
     }
     match &opts.rx {
         Some(Exclude::Pattern(rx)) if rx.search(fullname.as_os_str().as_bytes()) => {
-            return Decision::Skip;
+            return Decision::Skip(SkipReason::Excluded);
         }
         Some(Exclude::EmptyString) => {
             return Decision::Raise(PyException::new(
@@ -150,7 +185,7 @@ fn decide(
     }
     if let Some(limit) = &opts.limit_sl_dest {
         match rules::symlink_leaves(fullname, limit, &ctx.cwd, ctx.target.version) {
-            Ok(true) => return Decision::Skip,
+            Ok(true) => return Decision::Skip(SkipReason::SymlinkOutside),
             Ok(false) => {}
             Err(rules::ResolveError::SymlinkLoop(path)) => {
                 return Decision::Raise(PyException::new(
@@ -171,12 +206,12 @@ fn decide(
         None if regular && !is_py => None,
         None => match std::fs::metadata(fullname) {
             Ok(meta) => Some(meta),
-            Err(_) => return Decision::Skip,
+            Err(_) => return Decision::Skip(SkipReason::NotAFile),
         },
     };
     if let Some(meta) = &meta {
         if !meta.is_file() {
-            return Decision::Skip;
+            return Decision::Skip(SkipReason::NotAFile);
         }
         prepared.identity = Some((meta.dev(), meta.ino()));
     }
@@ -206,19 +241,19 @@ fn decide(
         cfiles.push((level, cfile));
     }
     let Some(meta) = meta.filter(|_| is_py) else {
-        return Decision::Skip;
+        return Decision::Skip(SkipReason::NotPython);
     };
     prepared.cache_dir = cfiles
         .first()
         .and_then(|(_, cfile)| parent(cfile))
         .map(Path::to_owned);
-    if !opts.force && up_to_date(ctx, &meta, &cfiles) {
-        return Decision::Skip;
+    let fresh = !opts.force && up_to_date(ctx, &meta, &cfiles);
+    prepared.cfiles = cfiles;
+    prepared.meta = Some(meta);
+    if fresh {
+        return Decision::Skip(SkipReason::UpToDate);
     }
-    Decision::Compile(Plan {
-        dfile: dfile.path,
-        cfiles,
-    })
+    Decision::Compile(Plan { dfile: dfile.path })
 }
 
 /// `int(st.st_mtime)`: CPython builds the float from seconds plus
@@ -261,10 +296,17 @@ fn read_header(path: &Path) -> io::Result<[u8; 12]> {
 /// `py_compile.compile(fullname, cfile, dfile, doraise=True, optimize=level)`
 /// per level, hard-linking duplicates with `--hardlink-dupes`.
 pub(crate) fn execute(ctx: &Context<'_>, prepared: &Prepared) -> Executed {
+    let started = Instant::now();
     let Decision::Compile(plan) = &prepared.decision else {
+        let status = match prepared.decision {
+            Decision::Skip(reason) => FileStatus::Skipped(reason),
+            _ => FileStatus::Skipped(SkipReason::NotAFile),
+        };
         return Executed {
             chunks: Vec::new(),
             success: true,
+            status,
+            elapsed: started.elapsed(),
         };
     };
     let fullname = &prepared.source.fullname;
@@ -274,18 +316,38 @@ pub(crate) fn execute(ctx: &Context<'_>, prepared: &Prepared) -> Executed {
         process: prepared.source.process,
         chunks: Vec::new(),
         success: true,
+        error: None,
     };
     if ctx.options.quiet == 0 {
         run.chunks
-            .push(Chunk::line(format!("Compiling {}...", ctx.repr(fullname))));
+            .push(ctx.line(format!("Compiling {}...", ctx.repr(fullname))));
     }
-    if let Err(err) = run.compile_levels(plan) {
+    if let Err(err) = run.compile_levels(plan, &prepared.cfiles) {
         run.fail(err);
     }
     Executed {
         chunks: run.chunks,
         success: run.success,
+        status: match run.error {
+            Some(error) => FileStatus::Failed(error),
+            None if run.success => FileStatus::Compiled,
+            None => FileStatus::Interrupted,
+        },
+        elapsed: started.elapsed(),
     }
+}
+
+/// What happened to one path, for reports.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FileStatus {
+    /// compile_file returned without compiling.
+    Skipped(SkipReason),
+    /// Every pyc was written.
+    Compiled,
+    /// Compilation or writing failed; the message compileall prints.
+    Failed(String),
+    /// The run was interrupted while this file was under way.
+    Interrupted,
 }
 
 struct Execution<'a, 'c> {
@@ -294,6 +356,8 @@ struct Execution<'a, 'c> {
     process: CompilerProcess,
     chunks: Vec<Chunk>,
     success: bool,
+    /// The message of the failure, whatever `-q` prints of it.
+    error: Option<String>,
 }
 
 /// Why a `py_compile.compile` call stopped.
@@ -309,13 +373,12 @@ enum Failure {
 }
 
 impl Execution<'_, '_> {
-    fn compile_levels(&mut self, plan: &Plan) -> Result<(), Failure> {
+    fn compile_levels(&mut self, plan: &Plan, cfiles: &[(i32, PathBuf)]) -> Result<(), Failure> {
         let ctx = self.ctx;
-        let refused = plan
-            .cfiles
+        let refused = cfiles
             .iter()
             .position(|(_, cfile)| refused_cfile(cfile).is_some());
-        let usable = &plan.cfiles[..refused.unwrap_or(plan.cfiles.len())];
+        let usable = &cfiles[..refused.unwrap_or(cfiles.len())];
         if !usable.is_empty() {
             let (source, meta) = read_source(self.fullname)
                 .map_err(|err| self.os_error(&err, Some(self.fullname), None))?;
@@ -347,7 +410,7 @@ impl Execution<'_, '_> {
             }
         }
         if let Some(index) = refused {
-            let cfile = &plan.cfiles[index].1;
+            let cfile = &cfiles[index].1;
             let message = refused_cfile(cfile).unwrap_or_else(|| non_regular_message(cfile));
             return Err(Failure::Exception(PyException::new(
                 "FileExistsError",
@@ -430,22 +493,24 @@ impl Execution<'_, '_> {
     fn fail(&mut self, failure: Failure) {
         self.success = false;
         let quiet = self.ctx.options.quiet;
+        // The worker encoded py_compile's message for stdout already.
         let message = match failure {
             Failure::Interrupted => return,
             Failure::Compile(message) => message,
-            Failure::Exception(exc) => exc.line(),
-            Failure::Backend(reason) => {
-                format!("Error compiling {}: {reason}", self.ctx.repr(self.fullname)).into_bytes()
-            }
+            Failure::Exception(exc) => self.ctx.stdout_bytes(&exc.line()),
+            Failure::Backend(reason) => self.ctx.stdout_bytes(
+                format!("Error compiling {}: {reason}", self.ctx.repr(self.fullname)).as_bytes(),
+            ),
         };
+        self.error = Some(String::from_utf8_lossy(&message).into_owned());
         if quiet >= 2 {
             return;
         }
         let mut text = Vec::with_capacity(message.len() + 40);
         if quiet == 1 {
-            text.extend_from_slice(
+            text.extend_from_slice(&self.ctx.stdout_bytes(
                 format!("*** Error compiling {}...\n", self.ctx.repr(self.fullname)).as_bytes(),
-            );
+            ));
         } else {
             text.extend_from_slice(b"*** ");
         }

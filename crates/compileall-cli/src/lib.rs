@@ -27,13 +27,16 @@
 //! exactly the order a sequential `python -m compileall -j 1` prints it
 //! (see `docs/architecture.md`).
 
+pub mod check;
 mod engine;
 mod file;
+pub mod inspect;
 mod output;
 mod plan;
 mod pyerror;
 mod pyint;
 mod pyregex;
+pub mod report;
 mod walk;
 
 pub mod cli;
@@ -46,7 +49,7 @@ use std::sync::atomic::AtomicBool;
 use bytecode::Compiler;
 use pycache_paths::CacheLayout;
 
-pub use output::{Captured, Chunk, Sink, Stream};
+pub use output::{Captured, Chunk, FileOutcome, FileStatus, Sink, SkipReason, Stream};
 pub use plan::{DEFAULT_RECURSION_LIMIT, Plan};
 pub use pyerror::PyException;
 pub use pyint::parse_int;
@@ -109,6 +112,26 @@ pub struct Options {
     pub limit_sl_dest: Option<PathBuf>,
     /// `hardlink_dupes` (`--hardlink-dupes`).
     pub hardlink_dupes: bool,
+}
+
+impl Options {
+    /// What `compile_path()` passes to each `compile_dir`: none of
+    /// -d/-s/-p/-x/-o/-e/-j (our own parallelism is the backend's,
+    /// invisible in the output), and no recursion.
+    pub fn for_compile_path(options: &Options) -> Options {
+        Options {
+            maxlevels: Some(0),
+            ddir: None,
+            rx: None,
+            optimize: vec![-1],
+            workers: 1,
+            stripdir: None,
+            prependdir: None,
+            limit_sl_dest: None,
+            hardlink_dupes: false,
+            ..options.clone()
+        }
+    }
 }
 
 impl Default for Options {
@@ -228,25 +251,40 @@ impl<'c> Session<'c> {
         self.run(Plan::dests(dests, options), sink)
     }
 
+    /// `--check`: every source of the plan whose pyc is missing, stale or
+    /// invalid for the target (see [`check`]); nothing is written. Ends with
+    /// the exception compileall would raise, if it would.
+    pub fn check(&self, plan: Plan) -> Result<Vec<check::Problem>, PyException> {
+        let mut plan = plan.with_recursion_limit(self.recursion_limit);
+        let items = std::mem::take(&mut plan.items);
+        let ctx = self.context(plan.options());
+        let steps = self.prepare(&ctx, items);
+        check::check(&ctx, &steps)
+    }
+
+    fn prepare(&self, ctx: &Context<'_>, items: Vec<Item>) -> Vec<Step> {
+        items
+            .into_par_iter()
+            .map(|item| match item {
+                Item::Listing(dir) => {
+                    Step::Line(ctx.line(format!("Listing {}...", ctx.repr(&dir))))
+                }
+                Item::CantList(dir) => {
+                    Step::Line(ctx.line(format!("Can't list {}", ctx.repr(&dir))))
+                }
+                Item::File(source) => Step::File(Box::new(file::prepare(ctx, source))),
+                Item::Raise(exception) => Step::Raise(exception),
+            })
+            .collect()
+    }
+
     /// Runs a plan: decides what is stale (in parallel), compiles it, and
     /// writes every message to `sink` in CPython's order.
     pub fn run(&self, plan: Plan, sink: &mut dyn Sink) -> Outcome {
         let mut plan = plan.with_recursion_limit(self.recursion_limit);
         let items = std::mem::take(&mut plan.items);
         let ctx = self.context(plan.options());
-        let steps: Vec<Step> = items
-            .into_par_iter()
-            .map(|item| match item {
-                Item::Listing(dir) => {
-                    Step::Line(Chunk::line(format!("Listing {}...", ctx.repr(&dir))))
-                }
-                Item::CantList(dir) => {
-                    Step::Line(Chunk::line(format!("Can't list {}", ctx.repr(&dir))))
-                }
-                Item::File(source) => Step::File(Box::new(file::prepare(&ctx, source))),
-                Item::Raise(exception) => Step::Raise(exception),
-            })
-            .collect();
+        let steps = self.prepare(&ctx, items);
         sweep_leftovers(&steps);
         engine::run(&ctx, steps, sink)
     }
@@ -262,20 +300,7 @@ impl<'c> Session<'c> {
         options: &Options,
         sink: &mut dyn Sink,
     ) -> Outcome {
-        // compile_path passes none of -d/-s/-p/-x/-o/-e/-j (our own
-        // parallelism is the backend's, invisible in the output).
-        let options = Options {
-            maxlevels: Some(0),
-            ddir: None,
-            rx: None,
-            optimize: vec![-1],
-            workers: 1,
-            stripdir: None,
-            prependdir: None,
-            limit_sl_dest: None,
-            hardlink_dupes: false,
-            ..options.clone()
-        };
+        let options = Options::for_compile_path(options);
         let mut success = true;
         for dir in sys_path {
             let bytes = dir.as_os_str().as_bytes();
@@ -319,6 +344,13 @@ impl<'c> Session<'c> {
                 .unwrap_or_else(InvalidationMode::from_environment),
             interrupted: &self.interrupted,
             threads,
+            // A codec we do not implement: the text's own bytes, as before
+            // the target's encoding was known.
+            stdout: pystr::TextEncoding::from_python_names(
+                &target.stdout_encoding,
+                &target.stdout_errors,
+            )
+            .unwrap_or(pystr::TextEncoding::FS),
         }
     }
 }

@@ -8,30 +8,94 @@ use std::sync::{Arc, OnceLock};
 
 use bytecode::CompilerProcess;
 use bytecode::cpython::{CpythonPool, PoolOptions};
-use clap::Parser;
-use compileall_cli::cli::{Args, Backend, FileListError, UsageError, read_file_list};
+use std::time::Instant;
+
+use bytecode::Compiler;
+use clap::CommandFactory;
+use compileall_cli::cli::{Args, Backend, Cli, Command, FileListError, UsageError, read_file_list};
+use compileall_cli::report::{self, Report, ReportSink, RunReport};
 use compileall_cli::{Chunk, Outcome, Plan, Session, Sink, Stream};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 fn main() -> ExitCode {
-    let args = match Args::try_parse() {
-        Ok(args) => args,
+    let cli = match Cli::try_parse_argparse_from(std::env::args_os()) {
+        Ok(cli) => cli,
         Err(err) => {
             let _ = err.print();
             return ExitCode::from(err.exit_code() as u8);
         }
     };
-    ExitCode::from(run(args) as u8)
+    let code = match cli.command {
+        Some(Command::Inspect {
+            pycs,
+            python,
+            no_disassembly,
+        }) => inspect(&pycs, python.as_deref(), !no_disassembly),
+        Some(Command::Completions { shell }) => {
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "compileall",
+                &mut std::io::stdout(),
+            );
+            0
+        }
+        Some(Command::Man) => {
+            match clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout()) {
+                Ok(()) => 0,
+                Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => 0,
+                Err(err) => usage_error(&err.to_string()),
+            }
+        }
+        None => compile(cli.args),
+    };
+    ExitCode::from(code as u8)
 }
 
-fn run(args: Args) -> i32 {
+/// `compileall [OPTIONS] [FILE|DIR]...`, once per target interpreter.
+fn compile(args: Args) -> i32 {
     if args.backend == Backend::Native {
         return usage_error("the native backend is not available yet; use --backend cpython");
     }
-    let python = match target_python(args.python.as_deref()) {
-        Ok(python) => python,
-        Err(message) => return usage_error(&message),
+    let targets = if args.python.is_empty() {
+        match target_python(None) {
+            Ok(python) => vec![python],
+            Err(message) => return usage_error(&message),
+        }
+    } else {
+        args.python.clone()
     };
+    let mut report = args.report.map(|_| Report::new());
+    let mut file_list = None;
+    let mut exit_code = 0;
+    for python in targets {
+        let code = compile_for(&args, python, &mut file_list, report.as_mut());
+        exit_code = exit_code.max(code);
+    }
+    if let Some(mut report) = report {
+        report.exit_code = exit_code;
+        let json = serde_json::to_string_pretty(&report).expect("reports serialize") + "\n";
+        let written = match &args.report_file {
+            Some(path) => std::fs::write(path, json)
+                .map_err(|err| format!("cannot write the report to {}: {err}", path.display())),
+            None => std::io::stdout()
+                .write_all(json.as_bytes())
+                .map_err(|err| err.to_string()),
+        };
+        if let Err(message) = written {
+            return usage_error(&message);
+        }
+    }
+    exit_code
+}
+
+/// One target's run: `python -m compileall` for `python`.
+fn compile_for(
+    args: &Args,
+    python: PathBuf,
+    file_list: &mut Option<Result<Vec<PathBuf>, FileListError>>,
+    report: Option<&mut Report>,
+) -> i32 {
     let pool_options = PoolOptions {
         max_workers: match args.workers {
             0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
@@ -46,15 +110,19 @@ fn run(args: Args) -> i32 {
             CompilerProcess::PoolWorker
         },
     };
+    let started = Instant::now();
     // The interpreter starts while we check the arguments and walk the tree.
-    let starting = std::thread::spawn(move || CpythonPool::start(&python, pool_options));
+    let starting = {
+        let python = python.clone();
+        std::thread::spawn(move || CpythonPool::start(&python, pool_options))
+    };
     let pool = || match starting.join().expect("pool start does not panic") {
         Ok(pool) => Ok(pool),
         Err(err) => Err(usage_error(&err.to_string())),
     };
 
     let pattern = args.rx.clone().filter(|p| !p.is_empty());
-    let invocation = match args.into_invocation() {
+    let invocation = match args.clone().into_invocation() {
         Ok(invocation) => invocation,
         Err(err) => {
             // CPython compiles -x before its other checks: its verdict on
@@ -80,8 +148,9 @@ fn run(args: Args) -> i32 {
     let options = invocation.options;
     let mut dests = invocation.dests;
     if let Some(flist) = &invocation.flist {
-        match read_file_list(flist) {
-            Ok(names) => dests.extend(names),
+        // Read once, even for several targets: stdin cannot be read twice.
+        match file_list.get_or_insert_with(|| read_file_list(flist)) {
+            Ok(names) => dests.extend(names.iter().cloned()),
             Err(FileListError::Unreadable) => {
                 if options.quiet < 2 {
                     println!("Error reading file list {}", flist.to_string_lossy());
@@ -109,26 +178,135 @@ fn run(args: Args) -> i32 {
         Err(err) => return usage_error(&format!("cannot read the current directory: {err}")),
     };
     install_interrupt_handler(session.interrupt_flag());
+    if args.check {
+        let plan = plan.unwrap_or_else(|| Plan::path(&pool.environment().sys_path, &options));
+        return check(&session, plan, options.quiet);
+    }
 
-    let mut sink = TerminalSink::new(options.quiet);
+    // With a report on stdout, compileall's own messages would corrupt it;
+    // warnings on stderr still go through.
+    let report_on_stdout = report.is_some() && args.report_file.is_none();
+    let mut terminal = TerminalSink::new(
+        if report_on_stdout { 2 } else { options.quiet },
+        report_on_stdout,
+    );
+    let target = pool.target();
+    let mut sink = ReportSink {
+        inner: Some(&mut terminal),
+        run: RunReport {
+            python: python.to_string_lossy().into_owned(),
+            version: target.full_version.clone(),
+            cache_tag: target.cache_tag.clone(),
+            ..RunReport::default()
+        },
+    };
     let outcome = match plan {
         Some(plan) => session.run(plan, &mut sink),
         None => session.compile_path(&pool.environment().sys_path, true, &options, &mut sink),
     };
-    match &outcome {
-        Outcome::Completed { .. } => {}
+    let mut run = std::mem::take(&mut sink.run);
+    drop(sink);
+    let code = match &outcome {
+        Outcome::Completed { .. } => {
+            terminal.finish();
+            outcome.exit_code()
+        }
         Outcome::Interrupted => {
             if options.quiet < 2 {
-                sink.write(&Chunk::line("\n[interrupted]"));
+                terminal.write(&Chunk::line("\n[interrupted]"));
             }
+            terminal.finish();
+            run.interrupted = true;
+            1
         }
         Outcome::Raised(exception) => {
-            sink.finish();
-            return traceback(&exception.line());
+            terminal.finish();
+            run.error = Some(String::from_utf8_lossy(&exception.line()).into_owned());
+            traceback(&exception.line())
+        }
+    };
+    run.exit_code = code;
+    run.seconds = report::seconds(started.elapsed());
+    if let Some(report) = report {
+        report.runs.push(run);
+    }
+    code
+}
+
+/// `--check`: prints each problem, exit status 1 if there is any.
+fn check(session: &Session<'_>, plan: Plan, quiet: u8) -> i32 {
+    match session.check(plan) {
+        Ok(problems) => {
+            if quiet < 2 {
+                let mut stdout = std::io::stdout().lock();
+                for problem in &problems {
+                    let _ = writeln!(stdout, "{problem}");
+                }
+            }
+            i32::from(!problems.is_empty())
+        }
+        Err(exception) => traceback(&exception.line()),
+    }
+}
+
+/// `compileall inspect`: header, validity and disassembly of each pyc.
+fn inspect(pycs: &[PathBuf], python: Option<&Path>, disassemble: bool) -> i32 {
+    let mut stdout = std::io::stdout().lock();
+    let mut code = 0;
+    for pyc in pycs {
+        let inspection = compileall_cli::inspect::inspect(pyc);
+        let _ = write!(stdout, "{inspection}");
+        if inspection.error.is_some() || inspection.source.as_ref().is_some_and(|(_, v)| v.is_err())
+        {
+            code = 1;
+        }
+        if !disassemble || inspection.error.is_some() {
+            continue;
+        }
+        let interpreter = python.map(Path::to_owned).or_else(|| {
+            let version = inspection.version?.version;
+            let name = format!("python{version}");
+            let path = std::env::var_os("PATH").unwrap_or_default();
+            std::env::split_paths(&path)
+                .map(|dir| dir.join(&name))
+                .find(|p| p.is_file())
+        });
+        let Some(interpreter) = interpreter else {
+            let _ = writeln!(
+                stdout,
+                "  disassembly: no interpreter for this version (pass --python)"
+            );
+            continue;
+        };
+        let _ = writeln!(stdout, "  disassembly ({}):", interpreter.display());
+        let _ = stdout.flush();
+        let output = std::process::Command::new(&interpreter)
+            .arg("-c")
+            .arg(compileall_cli::inspect::DISASSEMBLE_PY)
+            .arg(pyc)
+            .output();
+        match output {
+            Ok(output) if output.status.success() => {
+                for line in String::from_utf8_lossy(&output.stdout).lines() {
+                    let _ = writeln!(stdout, "    {line}");
+                }
+            }
+            Ok(output) => {
+                code = 1;
+                let reason = String::from_utf8_lossy(&output.stderr);
+                let _ = writeln!(
+                    stdout,
+                    "    failed: {}",
+                    reason.lines().last().unwrap_or_default()
+                );
+            }
+            Err(err) => {
+                code = 1;
+                let _ = writeln!(stdout, "    cannot run {}: {err}", interpreter.display());
+            }
         }
     }
-    sink.finish();
-    outcome.exit_code()
+    code
 }
 
 /// The exit status if the target's `re.compile` rejects `pattern` (after
@@ -206,10 +384,12 @@ struct TerminalSink {
     stdout: std::io::BufWriter<std::io::Stdout>,
     stdout_is_terminal: bool,
     bar: Option<ProgressBar>,
+    /// Drop what would go to stdout (a report is printed there instead).
+    stdout_suppressed: bool,
 }
 
 impl TerminalSink {
-    fn new(quiet: u8) -> Self {
+    fn new(quiet: u8, stdout_suppressed: bool) -> Self {
         let bar = (quiet == 0 && std::io::stderr().is_terminal()).then(|| {
             let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr_with_hz(8));
             bar.set_style(
@@ -224,6 +404,7 @@ impl TerminalSink {
             stdout: std::io::BufWriter::with_capacity(1 << 16, std::io::stdout()),
             stdout_is_terminal: std::io::stdout().is_terminal(),
             bar,
+            stdout_suppressed,
         }
     }
 
@@ -236,6 +417,7 @@ impl TerminalSink {
 
     fn emit(&mut self, chunk: &Chunk) {
         match chunk.stream {
+            Stream::Stdout if self.stdout_suppressed => {}
             Stream::Stdout => {
                 let _ = self.stdout.write_all(&chunk.bytes);
                 if self.stdout_is_terminal {

@@ -1,5 +1,10 @@
 //! Where the run's messages go, in the order CPython prints them.
 
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub use crate::file::{FileStatus, SkipReason};
+
 /// Which stream a piece of output belongs to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Stream {
@@ -38,14 +43,30 @@ impl Chunk {
     }
 }
 
+/// What happened to one path compile_file was called for.
+#[derive(Clone, Copy, Debug)]
+pub struct FileOutcome<'a> {
+    /// The path as compileall names it.
+    pub source: &'a Path,
+    /// What happened.
+    pub status: &'a FileStatus,
+    /// Its bytecode paths (empty where it is not a Python source).
+    pub pycs: &'a [(i32, PathBuf)],
+    /// Time spent compiling and writing it.
+    pub elapsed: Duration,
+}
+
 /// Receives the run's output in order, and its progress.
 pub trait Sink {
     /// One piece of output.
     fn write(&mut self, chunk: &Chunk);
 
-    /// `done` of `total` sources have been compiled; `total` grows as
-    /// directories are discovered.
+    /// `done` of `total` sources have been compiled.
     fn progress(&mut self, _done: u64, _total: u64) {}
+
+    /// One path's outcome, in the order compileall visits paths (after
+    /// its output).
+    fn file(&mut self, _outcome: &FileOutcome<'_>) {}
 }
 
 /// A sink that keeps everything, for callers that want the text.

@@ -95,6 +95,19 @@ impl Plan {
         Plan::build(dests, options, DEFAULT_RECURSION_LIMIT)
     }
 
+    /// The directories `compile_path()` compiles: each `sys.path` entry
+    /// but the current directory, without recursion, at the interpreter's
+    /// own optimization level.
+    pub fn path(sys_path: &[PathBuf], options: &Options) -> Plan {
+        let options = Options::for_compile_path(options);
+        let dests = sys_path
+            .iter()
+            .filter(|dir| !dir.as_os_str().is_empty() && dir.as_os_str() != ".")
+            .map(|dir| Dest::Dir(dir.clone()))
+            .collect();
+        Plan::build(dests, &options, DEFAULT_RECURSION_LIMIT)
+    }
+
     /// `compile_dir(dir, ...)`.
     pub fn dir(dir: &Path, options: &Options) -> Plan {
         Plan::build(

@@ -12,7 +12,9 @@
 //! - [`repr`] / [`repr_with`]: `repr(os.fsdecode(bytes))`, and [`bytes_repr`]
 //!   for `repr(bytes)`;
 //! - [`cmp`]: the order `sorted()` puts file names in;
-//! - [`is_alnum`], [`strip`], [`is_printable`]: the `str` predicates.
+//! - [`is_alnum`], [`strip`], [`is_printable`], [`decimal_value`]: the `str`
+//!   predicates;
+//! - [`encode`]: `str.encode(codec, errors)`, what `print()` writes.
 //!
 //! ```
 //! assert_eq!(pystr::repr(b"pkg/mod.py"), "'pkg/mod.py'");
@@ -303,23 +305,176 @@ fn trailing_space_len(bytes: &[u8]) -> Option<usize> {
     })
 }
 
-/// `os.fsdecode(bytes).encode('utf-8', 'backslashreplace')`: valid UTF-8 is
-/// kept, each undecodable byte becomes the text `\udcXX`. This is how
-/// compileall prints error messages that carry undecodable file names.
+/// The digit value of a code point with Unicode's `Numeric_Type=Decimal`
+/// (general category Nd), as `int()` reads it: `int('٣') == 3`,
+/// `int('２') == 2`. Decimal digits come in contiguous runs of ten, zero
+/// first, so the value is the distance from the run's start.
 ///
 /// ```
-/// assert_eq!(pystr::backslashreplace(b"a\xffb"), r"a\udcffb");
+/// assert_eq!(pystr::decimal_value('7' as u32), Some(7));
+/// assert_eq!(pystr::decimal_value('\u{ff12}' as u32), Some(2));
+/// assert_eq!(pystr::decimal_value('x' as u32), None);
 /// ```
-pub fn backslashreplace(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    let mut out = String::with_capacity(bytes.len());
-    for chunk in bytes.utf8_chunks() {
-        out.push_str(chunk.valid());
-        for b in chunk.invalid() {
-            write!(out, "\\udc{b:02x}").unwrap();
+pub fn decimal_value(cp: CodePoint) -> Option<u32> {
+    let is_decimal = |cp: CodePoint| {
+        char::from_u32(cp)
+            .is_some_and(|c| get_general_category(c) == GeneralCategory::DecimalNumber)
+    };
+    if !is_decimal(cp) {
+        return None;
+    }
+    let mut start = cp;
+    while start > 0 && is_decimal(start - 1) {
+        start -= 1;
+    }
+    Some((cp - start) % 10)
+}
+
+/// A text stream's codec and error handler, as in `sys.stdout.encoding` and
+/// `sys.stdout.errors`: what `print()` turns a `str` into.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TextEncoding {
+    /// The codec.
+    pub codec: Codec,
+    /// What happens to a code point the codec cannot encode.
+    pub errors: ErrorHandler,
+}
+
+/// The codecs [`encode`] implements, by `codecs.lookup(name).name`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Codec {
+    /// `utf-8`: encodes everything but lone surrogates.
+    Utf8,
+    /// `ascii`: code points below 128.
+    Ascii,
+    /// `iso8859-1` (latin-1): code points below 256.
+    Latin1,
+}
+
+/// Python's codec error handlers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorHandler {
+    /// Raise `UnicodeEncodeError`.
+    Strict,
+    /// Lone surrogates `U+DC80..U+DCFF` become the byte they stand for.
+    SurrogateEscape,
+    /// Surrogates are encoded as UTF-8 would encode them (utf-8 only).
+    SurrogatePass,
+    /// `\xNN`, `\uNNNN` or `\UNNNNNNNN`.
+    BackslashReplace,
+    /// `?`.
+    Replace,
+    /// Dropped.
+    Ignore,
+    /// `&#NNN;`.
+    XmlCharRefReplace,
+}
+
+impl TextEncoding {
+    /// `os.fsencode`'s encoding: UTF-8 with `surrogateescape`, which gives
+    /// back the original bytes of any [`fsdecode`]d text.
+    pub const FS: TextEncoding = TextEncoding {
+        codec: Codec::Utf8,
+        errors: ErrorHandler::SurrogateEscape,
+    };
+
+    /// From Python's names (`sys.stdout.encoding` normalized by
+    /// `codecs.lookup`, and `sys.stdout.errors`); `None` for codecs and
+    /// handlers this crate does not implement.
+    ///
+    /// ```
+    /// use pystr::{Codec, ErrorHandler, TextEncoding};
+    /// let e = TextEncoding::from_python_names("ascii", "backslashreplace").unwrap();
+    /// assert_eq!((e.codec, e.errors), (Codec::Ascii, ErrorHandler::BackslashReplace));
+    /// assert!(TextEncoding::from_python_names("cp1252", "strict").is_none());
+    /// ```
+    pub fn from_python_names(codec: &str, errors: &str) -> Option<TextEncoding> {
+        let codec = match codec {
+            "utf-8" => Codec::Utf8,
+            "ascii" => Codec::Ascii,
+            "iso8859-1" => Codec::Latin1,
+            _ => return None,
+        };
+        let errors = match errors {
+            "strict" => ErrorHandler::Strict,
+            "surrogateescape" => ErrorHandler::SurrogateEscape,
+            "surrogatepass" if codec == Codec::Utf8 => ErrorHandler::SurrogatePass,
+            "backslashreplace" => ErrorHandler::BackslashReplace,
+            "replace" => ErrorHandler::Replace,
+            "ignore" => ErrorHandler::Ignore,
+            "xmlcharrefreplace" => ErrorHandler::XmlCharRefReplace,
+            _ => return None,
+        };
+        Some(TextEncoding { codec, errors })
+    }
+}
+
+/// Where `str.encode` raises `UnicodeEncodeError` (the `strict` handler, or
+/// `surrogateescape` meeting a code point it cannot turn into a byte).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EncodeError {
+    /// The code point that cannot be encoded.
+    pub code_point: CodePoint,
+}
+
+/// `os.fsdecode(bytes).encode(codec, errors)`: the bytes `print()` writes
+/// for this text on a stream of that encoding.
+///
+/// ```
+/// use pystr::{Codec, ErrorHandler, TextEncoding};
+/// let ascii = TextEncoding { codec: Codec::Ascii, errors: ErrorHandler::BackslashReplace };
+/// assert_eq!(pystr::encode("café 中".as_bytes(), ascii).unwrap(), br"caf\xe9 \u4e2d");
+/// let utf8 = TextEncoding { codec: Codec::Utf8, errors: ErrorHandler::BackslashReplace };
+/// assert_eq!(pystr::encode(b"a\xffb", utf8).unwrap(), br"a\udcffb");
+/// assert_eq!(pystr::encode(b"a\xffb", TextEncoding::FS).unwrap(), b"a\xffb");
+/// ```
+pub fn encode(bytes: &[u8], encoding: TextEncoding) -> Result<Vec<u8>, EncodeError> {
+    use std::io::Write;
+    let limit: CodePoint = match encoding.codec {
+        Codec::Utf8 => 0x11_0000,
+        Codec::Ascii => 0x80,
+        Codec::Latin1 => 0x100,
+    };
+    let is_surrogate = |cp: CodePoint| (0xD800..0xE000).contains(&cp);
+    let mut out = Vec::with_capacity(bytes.len());
+    for cp in fsdecode(bytes) {
+        if cp < limit && !is_surrogate(cp) {
+            match encoding.codec {
+                Codec::Utf8 => {
+                    let c = char::from_u32(cp).expect("a scalar value");
+                    out.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes());
+                }
+                Codec::Ascii | Codec::Latin1 => out.push(cp as u8),
+            }
+            continue;
+        }
+        match encoding.errors {
+            ErrorHandler::Strict => return Err(EncodeError { code_point: cp }),
+            ErrorHandler::SurrogateEscape if (0xDC80..0xDD00).contains(&cp) => {
+                out.push((cp - 0xDC00) as u8)
+            }
+            ErrorHandler::SurrogateEscape => return Err(EncodeError { code_point: cp }),
+            ErrorHandler::SurrogatePass if is_surrogate(cp) => out.extend_from_slice(&[
+                0xE0 | (cp >> 12) as u8,
+                0x80 | ((cp >> 6) & 0x3F) as u8,
+                0x80 | (cp & 0x3F) as u8,
+            ]),
+            ErrorHandler::SurrogatePass => return Err(EncodeError { code_point: cp }),
+            ErrorHandler::BackslashReplace => {
+                let _ = match cp {
+                    0..0x100 => write!(out, "\\x{cp:02x}"),
+                    0x100..0x1_0000 => write!(out, "\\u{cp:04x}"),
+                    _ => write!(out, "\\U{cp:08x}"),
+                };
+            }
+            ErrorHandler::Replace => out.push(b'?'),
+            ErrorHandler::Ignore => {}
+            ErrorHandler::XmlCharRefReplace => {
+                let _ = write!(out, "&#{cp};");
+            }
         }
     }
-    out
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -466,6 +466,8 @@ impl Handshake {
             } else {
                 None
             },
+            stdout_encoding: self.text("stdout_encoding")?.to_owned(),
+            stdout_errors: self.text("stdout_errors")?.to_owned(),
         };
         let environment = Environment {
             sys_path: self

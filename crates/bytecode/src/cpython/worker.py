@@ -44,6 +44,7 @@ if not getattr(sys.flags, "safe_path", False):
     del sys.path[0]
     _path[0] = os.getcwd()
 
+import _codecs  # loaded at start-up (the streams' encodings need it)
 import _signal  # not `signal`: that module's strings are not in compileall's process
 import struct
 
@@ -86,6 +87,9 @@ def _handshake():
         ("recursion_limit", str(sys.getrecursionlimit())),
         ("executable", sys.executable or ""),
         ("pid", str(os.getpid())),
+        # What print() does with compileall's messages.
+        ("stdout_encoding", _codecs.lookup(sys.__stdout__.encoding).name),
+        ("stdout_errors", sys.__stdout__.errors),
     ]
     info.extend(("path", entry) for entry in _path)
     _send(b"".join(_field(k.encode()) + _field(os.fsencode(v)) for k, v in info))

@@ -1,0 +1,164 @@
+//! `compileall --check`: which sources lack a valid, current pyc, without
+//! writing anything.
+//!
+//! The test is stricter than compileall's own up-to-date check (which only
+//! compares magic, zero flags and mtime): a pyc passes if importlib would
+//! use it for its source and it was written in the requested invalidation
+//! mode. A timestamp pyc must match the source's mtime and size; a
+//! hash-based pyc must carry the source's hash, checked or unchecked as
+//! requested.
+
+use std::fmt;
+use std::io;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+use pyc_format::{Invalidation, PycHeader};
+
+use crate::InvalidationMode;
+use crate::engine::{Context, Step};
+use crate::file::{Decision, python_mtime};
+use crate::pyerror::PyException;
+
+/// What is wrong with a pyc.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProblemKind {
+    /// There is no pyc.
+    Missing,
+    /// The pyc belongs to an older version of the source, or was written in
+    /// another invalidation mode.
+    Stale,
+    /// The file cannot be a pyc for this interpreter (wrong magic, bad
+    /// flags, truncated, unreadable, not a regular file).
+    Invalid,
+}
+
+impl ProblemKind {
+    /// `missing`, `stale` or `invalid`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProblemKind::Missing => "missing",
+            ProblemKind::Stale => "stale",
+            ProblemKind::Invalid => "invalid",
+        }
+    }
+}
+
+/// One source whose pyc is not as it should be.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Problem {
+    /// The source, as compileall names it.
+    pub source: PathBuf,
+    /// The pyc it should have.
+    pub pyc: PathBuf,
+    /// What is wrong.
+    pub kind: ProblemKind,
+    /// Why, in words.
+    pub reason: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}: {} {} ({})",
+            self.source.display(),
+            self.kind.as_str(),
+            self.pyc.display(),
+            self.reason
+        )
+    }
+}
+
+/// Every problem among the prepared steps, in compileall's order. A step
+/// where compileall would raise ends the check with that exception.
+pub(crate) fn check(ctx: &Context<'_>, steps: &[Step]) -> Result<Vec<Problem>, PyException> {
+    let mut problems = Vec::new();
+    for step in steps {
+        let prepared = match step {
+            Step::Line(_) => continue,
+            Step::Raise(exception) => return Err(exception.clone()),
+            Step::File(prepared) => prepared,
+        };
+        if let Decision::Raise(exception) = &prepared.decision {
+            return Err(exception.clone());
+        }
+        let Some(meta) = &prepared.meta else { continue };
+        let source = &prepared.source.fullname;
+        let mut source_bytes = None;
+        for (_, pyc) in &prepared.cfiles {
+            let verdict = judge(ctx, source, meta, pyc, &mut source_bytes);
+            if let Err((kind, reason)) = verdict {
+                problems.push(Problem {
+                    source: source.clone(),
+                    pyc: pyc.clone(),
+                    kind,
+                    reason,
+                });
+            }
+        }
+    }
+    Ok(problems)
+}
+
+fn judge(
+    ctx: &Context<'_>,
+    source: &Path,
+    meta: &std::fs::Metadata,
+    pyc: &Path,
+    source_bytes: &mut Option<io::Result<Vec<u8>>>,
+) -> Result<(), (ProblemKind, String)> {
+    let invalid = |reason: String| (ProblemKind::Invalid, reason);
+    let stale = |reason: &str| (ProblemKind::Stale, reason.to_owned());
+    match std::fs::symlink_metadata(pyc) {
+        Err(err) if err.kind() == io::ErrorKind::NotFound => {
+            return Err((ProblemKind::Missing, "no such file".into()));
+        }
+        Err(err) => return Err(invalid(err.to_string())),
+        Ok(m) if !m.is_file() => return Err(invalid("not a regular file".into())),
+        Ok(_) => {}
+    }
+    let data = std::fs::read(pyc).map_err(|err| invalid(err.to_string()))?;
+    let name = String::from_utf8_lossy(source.as_os_str().as_bytes()).into_owned();
+    pyc_format::classify(&data, ctx.target.magic, &name).map_err(|err| invalid(err.to_string()))?;
+    if data.len() <= pyc_format::HEADER_LEN {
+        return Err(invalid("no code after the header".into()));
+    }
+    let header = PycHeader::parse(&data).ok_or_else(|| invalid("unreadable header".into()))?;
+    let mut hash_matches = || {
+        let bytes = source_bytes.get_or_insert_with(|| std::fs::read(source));
+        match bytes {
+            Ok(bytes) => Ok(Some(pyc_format::source_hash(ctx.target.magic, bytes))),
+            Err(err) => Err(invalid(format!("cannot read the source: {err}"))),
+        }
+    };
+    match (ctx.invalidation, header.invalidation) {
+        (InvalidationMode::Timestamp, Invalidation::Timestamp { .. }) => {
+            pyc_format::validate_timestamp(&data, python_mtime(meta), Some(meta.len()), &name)
+                .map_err(|_| stale("source mtime or size changed"))
+        }
+        (InvalidationMode::Timestamp, Invalidation::Hash { .. }) => {
+            Err(stale("hash-based, timestamp requested"))
+        }
+        (
+            mode,
+            Invalidation::Hash {
+                source_hash,
+                checked,
+            },
+        ) => {
+            if checked != (mode == InvalidationMode::CheckedHash) {
+                return Err(stale(if checked {
+                    "checked-hash, unchecked-hash requested"
+                } else {
+                    "unchecked-hash, checked-hash requested"
+                }));
+            }
+            match hash_matches()? {
+                Some(hash) if hash == source_hash => Ok(()),
+                _ => Err(stale("source hash changed")),
+            }
+        }
+        (_, Invalidation::Timestamp { .. }) => Err(stale("timestamp-based, hash requested")),
+    }
+}

@@ -1,0 +1,158 @@
+//! `compileall inspect FILE.pyc...`: what a pyc's header says, and whether
+//! it is still valid for its source.
+
+use std::fmt;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+use pyc_format::{
+    CheckHashBasedPycs, HeaderLayout, Invalidation, Magic, PycHeader, SourceFacts, VersionInfo,
+};
+use pycache_paths::CacheLayout;
+
+/// Everything `inspect` learned about one pyc.
+#[derive(Clone, Debug)]
+pub struct Inspection {
+    /// The pyc.
+    pub path: PathBuf,
+    /// Its size in bytes.
+    pub size: u64,
+    /// The first four bytes.
+    pub magic: Option<Magic>,
+    /// The release line that writes this magic.
+    pub version: Option<&'static VersionInfo>,
+    /// The PEP 552 header (3.7+ pycs).
+    pub header: Option<PycHeader>,
+    /// The source this pyc belongs to, and whether the pyc is valid for it.
+    pub source: Option<(PathBuf, Result<(), String>)>,
+    /// Why the file could not be read, if it could not.
+    pub error: Option<String>,
+}
+
+/// Reads and judges one pyc.
+pub fn inspect(path: &Path) -> Inspection {
+    let mut inspection = Inspection {
+        path: path.to_owned(),
+        size: 0,
+        magic: None,
+        version: None,
+        header: None,
+        source: None,
+        error: None,
+    };
+    let data = match std::fs::read(path) {
+        Ok(data) => data,
+        Err(err) => {
+            inspection.error = Some(err.to_string());
+            return inspection;
+        }
+    };
+    inspection.size = data.len() as u64;
+    inspection.magic = data.get(..4).map(|m| Magic(m.try_into().unwrap()));
+    inspection.version = inspection.magic.and_then(pyc_format::version_for_magic);
+    let pep552 = inspection
+        .version
+        .is_none_or(|v| v.header == HeaderLayout::Flags);
+    if pep552 {
+        inspection.header = PycHeader::parse(&data);
+    }
+    if let (Some(info), Some(magic)) = (inspection.version, inspection.magic) {
+        inspection.source = find_source(path, info).map(|source| {
+            let verdict = judge(&data, magic, &source, pep552);
+            (source, verdict)
+        });
+    }
+    inspection
+}
+
+/// The source of a pyc: by PEP 3147 rules for its version's cache tag, or
+/// the legacy `x.pyc` next to `x.py`.
+fn find_source(pyc: &Path, info: &VersionInfo) -> Option<PathBuf> {
+    if let Some(tag) = info.cache_tag {
+        let layout = CacheLayout::new(info.version, tag);
+        if let Ok(source) = layout.source_from_cache(pyc)
+            && source.exists()
+        {
+            return Some(source);
+        }
+    }
+    let bytes = pyc.as_os_str().as_bytes();
+    let legacy = bytes.strip_suffix(b"c")?;
+    let legacy = PathBuf::from(std::ffi::OsStr::from_bytes(legacy));
+    legacy.exists().then_some(legacy)
+}
+
+fn judge(data: &[u8], magic: Magic, source: &Path, pep552: bool) -> Result<(), String> {
+    if !pep552 {
+        return Err("headers before Python 3.7 are not checked".into());
+    }
+    let meta = std::fs::metadata(source).map_err(|e| e.to_string())?;
+    let bytes = std::fs::read(source).map_err(|e| e.to_string())?;
+    let mtime = (meta.mtime() as f64 + meta.mtime_nsec() as f64 * 1e-9) as i64;
+    let facts = SourceFacts {
+        mtime,
+        size: meta.len(),
+        bytes: &bytes,
+    };
+    let name = source.to_string_lossy();
+    pyc_format::validate_against_source(data, magic, &name, facts, CheckHashBasedPycs::Always)
+        .map(drop)
+        .map_err(|e| e.to_string())
+}
+
+impl fmt::Display for Inspection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "{}", self.path.display())?;
+        if let Some(error) = &self.error {
+            return writeln!(f, "  error:   {error}");
+        }
+        writeln!(f, "  size:    {} bytes", self.size)?;
+        match (self.magic, self.version) {
+            (Some(magic), Some(info)) => writeln!(
+                f,
+                "  magic:   {} (CPython {}, cache tag {})",
+                magic.number().unwrap_or_default(),
+                info.version,
+                info.cache_tag.unwrap_or("none")
+            )?,
+            (Some(magic), None) => writeln!(
+                f,
+                "  magic:   {} (no known CPython release)",
+                pystr::bytes_repr(&magic.0)
+            )?,
+            (None, _) => writeln!(f, "  magic:   missing (file shorter than 4 bytes)")?,
+        }
+        match &self.header {
+            Some(header) => match header.invalidation {
+                Invalidation::Timestamp { mtime, source_size } => {
+                    writeln!(f, "  flags:   0 (timestamp)")?;
+                    writeln!(f, "  mtime:   {mtime}")?;
+                    writeln!(f, "  source size: {source_size} bytes")?;
+                }
+                Invalidation::Hash {
+                    source_hash,
+                    checked,
+                } => {
+                    let kind = if checked { "checked" } else { "unchecked" };
+                    writeln!(f, "  flags:   {} ({kind} hash)", header.flags().0)?;
+                    let hex: String = source_hash.iter().map(|b| format!("{b:02x}")).collect();
+                    writeln!(f, "  hash:    {hex}")?;
+                }
+            },
+            None => writeln!(f, "  header:  not a valid PEP 552 header")?,
+        }
+        match &self.source {
+            Some((source, Ok(()))) => writeln!(f, "  source:  {} (valid)", source.display()),
+            Some((source, Err(why))) => {
+                writeln!(f, "  source:  {} (NOT valid: {why})", source.display())
+            }
+            None => writeln!(f, "  source:  not found"),
+        }
+    }
+}
+
+/// The program that disassembles a pyc with its interpreter.
+pub const DISASSEMBLE_PY: &str = "import dis, marshal, sys\n\
+    data = open(sys.argv[1], 'rb').read()\n\
+    dis.dis(marshal.loads(data[16:]))\n";

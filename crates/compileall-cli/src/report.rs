@@ -1,0 +1,161 @@
+//! `--report json`: one machine-readable document per invocation. The
+//! schema is documented in `docs/report.md`; field names are stable.
+
+use std::path::Path;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::output::{Chunk, FileOutcome, FileStatus, Sink};
+
+/// The whole report: one run per target interpreter.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Report {
+    /// `compileall-report/1`.
+    pub schema: &'static str,
+    /// This tool's version.
+    pub compileall: &'static str,
+    /// One entry per `--python`, in order.
+    pub runs: Vec<RunReport>,
+    /// The exit status of the invocation.
+    pub exit_code: i32,
+}
+
+/// One target's run.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct RunReport {
+    /// The interpreter.
+    pub python: String,
+    /// Its exact version.
+    pub version: String,
+    /// Its cache tag.
+    pub cache_tag: Option<String>,
+    /// compileall's exit status for this target.
+    pub exit_code: i32,
+    /// Wall time, in seconds.
+    pub seconds: f64,
+    /// Files per outcome.
+    pub counts: Counts,
+    /// Every path compile_file was called for, in compileall's order.
+    pub files: Vec<FileReport>,
+    /// The exception compileall raised, if it did (`Class: message`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// True if Ctrl-C stopped the run.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub interrupted: bool,
+}
+
+/// How many files ended each way.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    /// Compiled and written.
+    pub compiled: u64,
+    /// Already current.
+    pub up_to_date: u64,
+    /// Not compiled for another reason.
+    pub skipped: u64,
+    /// Failed to compile or to be written.
+    pub failed: u64,
+}
+
+/// One path.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct FileReport {
+    /// The path as compileall names it (lossy UTF-8).
+    pub source: String,
+    /// `compiled`, `up_to_date`, `skipped`, `failed` or `interrupted`.
+    pub status: &'static str,
+    /// For `skipped`: `excluded`, `symlink_outside`, `not_a_file` or
+    /// `not_python`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<&'static str>,
+    /// Its pycs, one per optimization level.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub pycs: Vec<String>,
+    /// For `failed`: the message compileall prints.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// For `compiled` and `failed`: seconds spent on it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seconds: Option<f64>,
+}
+
+impl Report {
+    /// An empty report.
+    pub fn new() -> Report {
+        Report {
+            schema: "compileall-report/1",
+            compileall: env!("CARGO_PKG_VERSION"),
+            runs: Vec::new(),
+            exit_code: 0,
+        }
+    }
+}
+
+/// A sink that records outcomes into a [`RunReport`], forwarding output to
+/// another sink (or dropping it when the report replaces the output).
+pub struct ReportSink<'a> {
+    /// Where the human-readable output goes, if anywhere.
+    pub inner: Option<&'a mut dyn Sink>,
+    /// The run being recorded.
+    pub run: RunReport,
+}
+
+impl Sink for ReportSink<'_> {
+    fn write(&mut self, chunk: &Chunk) {
+        if let Some(inner) = self.inner.as_deref_mut() {
+            inner.write(chunk);
+        }
+    }
+
+    fn progress(&mut self, done: u64, total: u64) {
+        if let Some(inner) = self.inner.as_deref_mut() {
+            inner.progress(done, total);
+        }
+    }
+
+    fn file(&mut self, outcome: &FileOutcome<'_>) {
+        let (status, reason, error) = match outcome.status {
+            FileStatus::Skipped(crate::SkipReason::UpToDate) => {
+                self.run.counts.up_to_date += 1;
+                ("up_to_date", None, None)
+            }
+            FileStatus::Skipped(reason) => {
+                self.run.counts.skipped += 1;
+                ("skipped", Some(reason.as_str()), None)
+            }
+            FileStatus::Compiled => {
+                self.run.counts.compiled += 1;
+                ("compiled", None, None)
+            }
+            FileStatus::Failed(error) => {
+                self.run.counts.failed += 1;
+                ("failed", None, Some(error.clone()))
+            }
+            FileStatus::Interrupted => ("interrupted", None, None),
+        };
+        let timed = matches!(outcome.status, FileStatus::Compiled | FileStatus::Failed(_));
+        self.run.files.push(FileReport {
+            source: lossy(outcome.source),
+            status,
+            reason,
+            pycs: outcome.pycs.iter().map(|(_, pyc)| lossy(pyc)).collect(),
+            error,
+            seconds: timed.then(|| seconds(outcome.elapsed)),
+        });
+        if let Some(inner) = self.inner.as_deref_mut() {
+            inner.file(outcome);
+        }
+    }
+}
+
+/// A path for the report.
+pub fn lossy(path: &Path) -> String {
+    path.to_string_lossy().into_owned()
+}
+
+/// A duration in seconds, to the microsecond.
+pub fn seconds(duration: Duration) -> f64 {
+    (duration.as_secs_f64() * 1e6).round() / 1e6
+}

@@ -1,0 +1,464 @@
+//! What `compileall` does beyond `python -m compileall`: `--check`,
+//! `--report json`, `inspect`, several targets in one run, completions and
+//! the man page, and the library used from a program. Each is judged by
+//! what real CPython wrote or accepts.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, SystemTime};
+
+use compileall_tests::differential::{Tree, ours_binary};
+use compileall_tests::pythons::{self, Python};
+use serde_json::Value;
+
+fn ours(python: &Python, cwd: &Path, args: &[&str]) -> Output {
+    Command::new(ours_binary())
+        .arg("--python")
+        .arg(&python.executable)
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .unwrap()
+}
+
+fn cpython(python: &Python, cwd: &Path, args: &[&str]) -> Output {
+    Command::new(&python.executable)
+        .args(["-m", "compileall"])
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn sample() -> Tree {
+    Tree::new()
+        .file("pkg/__init__.py", "")
+        .file("pkg/a.py", "x = 1\n")
+        .file("pkg/b.py", "def f():\n    \"\"\"doc\"\"\"\n    assert f\n")
+        .file("pkg/bad.py", "def f(:\n")
+        .file("pkg/data.txt", "text\n")
+        .file("pkg/skip_me.py", "y = 2\n")
+        .fifo("pkg/fifo.py")
+}
+
+fn touch(path: &Path, contents: &str) {
+    std::fs::write(path, contents).unwrap();
+    let later = SystemTime::now() + Duration::from_secs(60);
+    std::fs::File::options()
+        .write(true)
+        .open(path)
+        .unwrap()
+        .set_modified(later)
+        .unwrap();
+}
+
+/// `--check` agrees with CPython: every source lacks a pyc before CPython
+/// compiles; CPython's own pycs pass; a changed source, a corrupted pyc and
+/// a pyc of another invalidation mode are each reported; nothing is ever
+/// written.
+#[test]
+fn check_agrees_with_cpython() {
+    let Some(python) = pythons::require("3.14", "--check") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    sample().build(root);
+    let tag = &python.cache_tag;
+    let sources = [
+        "pkg/__init__.py",
+        "pkg/a.py",
+        "pkg/b.py",
+        "pkg/bad.py",
+        "pkg/skip_me.py",
+    ];
+
+    let before = ours(&python, root, &["--check", "pkg"]);
+    assert_eq!(before.status.code(), Some(1));
+    let listed = text(&before.stdout);
+    for source in sources {
+        assert!(
+            listed.contains(&format!("{source}: missing")),
+            "{source} not listed:\n{listed}"
+        );
+    }
+    assert!(
+        !root.join("pkg/__pycache__").exists(),
+        "--check wrote something"
+    );
+
+    // CPython compiles (bad.py fails, so it stays missing).
+    cpython(&python, root, &["-q", "pkg"]);
+    let after = ours(&python, root, &["--check", "pkg"]);
+    assert_eq!(
+        text(&after.stdout).trim(),
+        format!("pkg/bad.py: missing pkg/__pycache__/bad.{tag}.pyc (no such file)")
+    );
+    let after = ours(&python, root, &["--check", "-x", "bad", "pkg"]);
+    assert_eq!(after.status.code(), Some(0), "{}", text(&after.stdout));
+    assert!(after.stdout.is_empty());
+
+    touch(&root.join("pkg/a.py"), "x = 2\n");
+    std::fs::write(
+        root.join(format!("pkg/__pycache__/b.{tag}.pyc")),
+        b"garbage",
+    )
+    .unwrap();
+    let problems = text(&ours(&python, root, &["--check", "-x", "bad", "pkg"]).stdout);
+    assert!(
+        problems.contains(&format!("pkg/a.py: stale pkg/__pycache__/a.{tag}.pyc")),
+        "{problems}"
+    );
+    assert!(
+        problems.contains(&format!("pkg/b.py: invalid pkg/__pycache__/b.{tag}.pyc")),
+        "{problems}"
+    );
+    assert_eq!(problems.lines().count(), 2, "{problems}");
+
+    // Checked-hash pycs written by CPython pass only in that mode.
+    cpython(
+        &python,
+        root,
+        &[
+            "-q",
+            "-f",
+            "--invalidation-mode",
+            "checked-hash",
+            "-x",
+            "bad",
+            "pkg",
+        ],
+    );
+    let hashed = ours(
+        &python,
+        root,
+        &[
+            "--check",
+            "--invalidation-mode",
+            "checked-hash",
+            "-x",
+            "bad",
+            "pkg",
+        ],
+    );
+    assert_eq!(hashed.status.code(), Some(0), "{}", text(&hashed.stdout));
+    let timestamp = ours(&python, root, &["--check", "-x", "bad", "pkg"]);
+    assert_eq!(timestamp.status.code(), Some(1));
+    assert!(text(&timestamp.stdout).contains("hash-based, timestamp requested"));
+}
+
+/// `--report json`: one JSON document on stdout, with an entry per path in
+/// compileall's order; its verdicts and messages are CPython's.
+#[test]
+fn json_report_tells_what_cpython_did() {
+    let Some(python) = pythons::require("3.14", "--report json") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (theirs, mine) = (dir.path().join("cpython"), dir.path().join("ours"));
+    for root in [&theirs, &mine] {
+        sample().build(root);
+        // One source already compiled, so one is up to date.
+        cpython(&python, root, &["-q", "pkg/__init__.py"]);
+    }
+    let cpython_output = cpython(&python, &theirs, &["-x", "skip_me", "pkg"]);
+    let output = ours(
+        &python,
+        &mine,
+        &["--report", "json", "-x", "skip_me", "pkg"],
+    );
+    assert_eq!(output.status.code(), cpython_output.status.code());
+    let report: Value =
+        serde_json::from_slice(&output.stdout).expect("stdout is one JSON document");
+    assert_eq!(report["schema"], "compileall-report/1");
+    assert_eq!(report["exit_code"], 1);
+    let run = &report["runs"][0];
+    assert_eq!(run["version"], python.full_version.as_str());
+    let files: Vec<(String, String)> = run["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["source"].as_str().unwrap().to_owned(),
+                f["status"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let expected = [
+        ("pkg/__init__.py", "up_to_date"),
+        ("pkg/a.py", "compiled"),
+        ("pkg/b.py", "compiled"),
+        ("pkg/bad.py", "failed"),
+        ("pkg/data.txt", "skipped"),
+        ("pkg/fifo.py", "skipped"),
+        ("pkg/skip_me.py", "skipped"),
+    ];
+    let files: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(a, b)| (a.as_str(), b.as_str()))
+        .collect();
+    assert_eq!(files, expected);
+    assert_eq!(
+        run["counts"],
+        serde_json::json!({"compiled": 2, "up_to_date": 1, "skipped": 3, "failed": 1})
+    );
+    let reasons: Vec<&str> = run["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| f["reason"].as_str())
+        .collect();
+    assert_eq!(reasons, ["not_python", "not_a_file", "excluded"]);
+    // The failure's message is the one CPython printed after "*** ".
+    let cpython_stdout = text(&cpython_output.stdout);
+    let start = cpython_stdout.find("*** ").unwrap() + 4;
+    let end = cpython_stdout[start..]
+        .find("\nListing")
+        .map_or(cpython_stdout.len(), |i| start + i);
+    let failed = &run["files"][3];
+    assert_eq!(
+        failed["error"].as_str().unwrap().trim_end(),
+        cpython_stdout[start..end].trim_end()
+    );
+    // Both compiled the same files.
+    for name in ["a", "b"] {
+        let pyc = format!("pkg/__pycache__/{name}.{}.pyc", python.cache_tag);
+        assert_eq!(
+            std::fs::read(theirs.join(&pyc)).unwrap(),
+            std::fs::read(mine.join(&pyc)).unwrap()
+        );
+    }
+}
+
+/// `--report json --report-file`: the report goes to the file, CPython's
+/// output stays on stdout.
+#[test]
+fn json_report_to_a_file_keeps_the_output() {
+    let Some(python) = pythons::require("3.14", "--report-file") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (theirs, mine) = (dir.path().join("cpython"), dir.path().join("ours"));
+    for root in [&theirs, &mine] {
+        sample().build(root);
+    }
+    let expected = cpython(&python, &theirs, &["pkg"]);
+    let report_path = dir.path().join("report.json");
+    let output = ours(
+        &python,
+        &mine,
+        &[
+            "--report",
+            "json",
+            "--report-file",
+            report_path.to_str().unwrap(),
+            "pkg",
+        ],
+    );
+    assert_eq!(text(&output.stdout), text(&expected.stdout));
+    let report: Value = serde_json::from_slice(&std::fs::read(&report_path).unwrap()).unwrap();
+    assert_eq!(report["runs"][0]["counts"]["compiled"], 4);
+}
+
+/// `inspect` reports what importlib sees: CPython's magic, the source's
+/// mtime and size or hash, and importlib's verdict and message once the
+/// source changes.
+#[test]
+fn inspect_reads_headers_as_importlib_does() {
+    let Some(python) = pythons::require("3.14", "inspect") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    Tree::new()
+        .file("m.py", "x = 1\n")
+        .file("h.py", "y = 2\n")
+        .build(root);
+    cpython(&python, root, &["-q", "m.py"]);
+    cpython(
+        &python,
+        root,
+        &["-q", "--invalidation-mode", "unchecked-hash", "h.py"],
+    );
+    let pyc = |name: &str| format!("__pycache__/{name}.{}.pyc", python.cache_tag);
+    let facts = Command::new(&python.executable)
+        .args([
+            "-c",
+            "import importlib.util, os, sys; st = os.stat('m.py'); \
+             print(int.from_bytes(importlib.util.MAGIC_NUMBER[:2], 'little')); print(int(st.st_mtime)); \
+             print(importlib.util.source_hash(open('h.py', 'rb').read()).hex())",
+        ])
+        .current_dir(root)
+        .output()
+        .unwrap();
+    let facts = text(&facts.stdout);
+    let facts: Vec<&str> = facts.lines().collect();
+    let inspect = |args: &[&str]| {
+        let output = Command::new(ours_binary())
+            .arg("inspect")
+            .arg("--python")
+            .arg(&python.executable)
+            .args(args)
+            .current_dir(root)
+            .output()
+            .unwrap();
+        text(&output.stdout)
+    };
+    let shown = inspect(&[&pyc("m"), &pyc("h")]);
+    assert!(
+        shown.contains(&format!("magic:   {} (CPython 3.14", facts[0])),
+        "{shown}"
+    );
+    assert!(shown.contains(&format!("mtime:   {}", facts[1])), "{shown}");
+    assert!(shown.contains("source size: 6 bytes"), "{shown}");
+    assert!(shown.contains(&format!("hash:    {}", facts[2])), "{shown}");
+    assert!(shown.contains("(unchecked hash)"), "{shown}");
+    assert_eq!(shown.matches("(valid)").count(), 2, "{shown}");
+    assert!(shown.contains("STORE_NAME"), "no disassembly:\n{shown}");
+
+    touch(&root.join("m.py"), "x = 22\n");
+    let verdict = Command::new(&python.executable)
+        .args([
+            "-c",
+            "import importlib._bootstrap_external as b, os, sys\n\
+             data = open(sys.argv[1], 'rb').read(); st = os.stat('m.py')\n\
+             try:\n    b._validate_timestamp_pyc(data, int(st.st_mtime), st.st_size, 'm.py', {})\n\
+             except ImportError as e:\n    print(e)",
+            &pyc("m"),
+        ])
+        .current_dir(root)
+        .output()
+        .unwrap();
+    let shown = inspect(&["--no-disassembly", &pyc("m")]);
+    let message = text(&verdict.stdout);
+    assert!(!message.trim().is_empty());
+    assert!(
+        shown.contains(&format!("(NOT valid: {})", message.trim())),
+        "{shown}"
+    );
+}
+
+/// Several `--python`s: each interpreter's pycs, as each CPython writes
+/// them, and each CPython's output in turn.
+#[test]
+fn several_targets_in_one_run() {
+    let (Some(older), Some(newer)) = (
+        pythons::require("3.13", "several targets"),
+        pythons::require("3.14", "several targets"),
+    ) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let roots: Vec<PathBuf> = ["a", "b", "ours"]
+        .iter()
+        .map(|n| dir.path().join(n).join("t"))
+        .collect();
+    for root in &roots {
+        sample().build(root);
+    }
+    let first = cpython(&older, &roots[0], &["pkg"]);
+    let second = cpython(&newer, &roots[1], &["pkg"]);
+    let output = Command::new(ours_binary())
+        .arg("--python")
+        .arg(&older.executable)
+        .arg("--python")
+        .arg(&newer.executable)
+        .arg("pkg")
+        .current_dir(&roots[2])
+        .output()
+        .unwrap();
+    assert_eq!(
+        text(&output.stdout),
+        text(&first.stdout) + &text(&second.stdout)
+    );
+    assert_eq!(output.status.code(), Some(1));
+    for (python, root) in [(&older, &roots[0]), (&newer, &roots[1])] {
+        for name in ["__init__", "a", "b", "skip_me"] {
+            let pyc = format!("pkg/__pycache__/{name}.{}.pyc", python.cache_tag);
+            assert_eq!(
+                std::fs::read(root.join(&pyc)).unwrap(),
+                std::fs::read(roots[2].join(&pyc)).unwrap(),
+                "{pyc}"
+            );
+        }
+    }
+}
+
+/// Completion scripts and the man page come from the same definition as
+/// the parser: every flag is in them.
+#[test]
+fn completions_and_man_page_cover_every_flag() {
+    for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
+        let output = Command::new(ours_binary())
+            .args(["completions", shell])
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{shell}");
+        let script = text(&output.stdout);
+        for flag in [
+            "hardlink-dupes",
+            "invalidation-mode",
+            "python",
+            "check",
+            "report",
+        ] {
+            assert!(script.contains(flag), "{shell} completions lack {flag}");
+        }
+    }
+    let man = Command::new(ours_binary()).arg("man").output().unwrap();
+    let man = text(&man.stdout);
+    assert!(man.contains(".TH compileall"));
+    assert!(man.contains("hardlink\\-dupes"));
+    let version = text(
+        &Command::new(ours_binary())
+            .arg("--version")
+            .output()
+            .unwrap()
+            .stdout,
+    );
+    assert!(
+        version.starts_with(&format!("compileall {}", env!("CARGO_PKG_VERSION"))),
+        "{version}"
+    );
+    for tested in pythons::SUPPORTED {
+        assert!(version.contains(tested), "{version}");
+    }
+}
+
+/// The library example (under 30 lines) compiles a directory exactly as
+/// `python -m compileall -q` does.
+#[test]
+fn library_example_compiles_like_cpython() {
+    let Some(python) = pythons::require("3.14", "library example") else {
+        return;
+    };
+    let example = ours_binary().parent().unwrap().join("examples/compile_dir");
+    assert!(
+        example.is_file(),
+        "{} missing: cargo test --workspace builds it",
+        example.display()
+    );
+    let source = include_str!("../../crates/compileall-cli/examples/compile_dir.rs");
+    assert!(source.lines().count() < 30);
+    let dir = tempfile::tempdir().unwrap();
+    let (theirs, mine) = (dir.path().join("c/t"), dir.path().join("o/t"));
+    for root in [&theirs, &mine] {
+        sample().build(root);
+    }
+    let expected = cpython(&python, &theirs, &["-q", "pkg"]);
+    let output = Command::new(&example)
+        .arg(&python.executable)
+        .arg("pkg")
+        .current_dir(&mine)
+        .output()
+        .unwrap();
+    assert_eq!(text(&output.stdout), text(&expected.stdout));
+    assert_eq!(output.status.code(), expected.status.code());
+    let tree = |root: &Path| compileall_tests::differential::snapshot(root);
+    assert_eq!(tree(&theirs), tree(&mine));
+}
