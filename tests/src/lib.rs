@@ -8,7 +8,6 @@
 //! (`cargo xtask pythons`). A missing interpreter is a skip that is printed
 //! to the terminal, never a silent pass.
 
-pub mod differential;
 pub mod foundation;
 pub mod hex;
 pub mod oracle;

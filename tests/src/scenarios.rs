@@ -16,11 +16,17 @@
 //! so pyc contents keep their marshal length prefixes. `_write_atomic`'s
 //! random temporary names (`….pyc.12345`) become `….pyc.<tmp>` in messages,
 //! and the interpreter's standard library path becomes `<stdlib>`.
+//!
+//! Other tests use the same pieces: [`Tree`] builds trees in a folder of
+//! their own, [`snapshot`] lists what a folder holds, and [`execute`] with
+//! [`differences`] compares CPython and ours on a scenario that is not
+//! recorded (`tests/reliability.rs`).
 
 mod catalog;
 mod fs;
 mod run;
 mod text;
+mod tree;
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
@@ -32,9 +38,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use serde::{Deserialize, Serialize};
 
 pub use catalog::all;
-pub use fs::{CONTENTS_LIMIT, PLACEHOLDER};
+pub use fs::{CONTENTS_LIMIT, PLACEHOLDER, snapshot};
 pub use run::{PATH, TIME_LIMIT, drop_permission_override};
 pub use text::{Bytes, Mode};
+pub use tree::Tree;
 
 use crate::pythons::Python;
 
@@ -296,6 +303,61 @@ pub enum Tool<'a> {
 }
 
 impl Scenario {
+    /// A scenario of `tree` and `args`, with nothing else special; its
+    /// output is unordered when the arguments ask for workers.
+    pub fn new(name: &str, group: &str, tree: &Tree, args: &[&str]) -> Scenario {
+        let args: Vec<Bytes> = args.iter().map(|a| Bytes::from(*a)).collect();
+        Scenario {
+            name: name.to_owned(),
+            group: group.to_owned(),
+            tree: tree.0.clone(),
+            unordered: Scenario::uses_workers(&args),
+            args,
+            env: BTreeMap::new(),
+            stdin: None,
+            setup: Vec::new(),
+            unprivileged: false,
+            umask: None,
+            usage_error: Vec::new(),
+        }
+    }
+
+    /// Adds a variable to the environment.
+    pub fn env(mut self, key: &str, value: &str) -> Scenario {
+        self.env.insert(key.to_owned(), value.to_owned());
+        self
+    }
+
+    /// Sets the standard input.
+    pub fn stdin(mut self, bytes: impl Into<Bytes>) -> Scenario {
+        self.stdin = Some(bytes.into());
+        self
+    }
+
+    /// Adds a setup step.
+    pub fn setup(mut self, step: Setup) -> Scenario {
+        self.setup.push(step);
+        self
+    }
+
+    /// Runs without root's power to ignore permission bits.
+    pub fn unprivileged(mut self) -> Scenario {
+        self.unprivileged = true;
+        self
+    }
+
+    /// Runs with this umask.
+    pub fn umask(mut self, mask: u32) -> Scenario {
+        self.umask = Some(Mode(mask));
+        self
+    }
+
+    /// Declares an argparse usage error naming one of `options`.
+    pub fn usage(mut self, options: &[&str]) -> Scenario {
+        self.usage_error = options.iter().map(|o| o.to_string()).collect();
+        self
+    }
+
     /// Whether the arguments ask for more than one worker process: CPython
     /// then prints lines in the order its workers finish.
     pub fn uses_workers(args: &[Bytes]) -> bool {
@@ -449,6 +511,14 @@ impl Record {
         Record {
             stdout: Bytes(text::sorted_lines(&self.stdout.0)),
             stderr: Bytes(text::sorted_lines(&self.stderr.0)),
+            ..self.clone()
+        }
+    }
+
+    /// The record with only stdout as sorted lines (stderr kept as is).
+    pub fn with_sorted_stdout(&self) -> Record {
+        Record {
+            stdout: Bytes(text::sorted_lines(&self.stdout.0)),
             ..self.clone()
         }
     }

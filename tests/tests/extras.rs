@@ -7,12 +7,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, SystemTime};
 
-use compileall_tests::differential::{Tree, ours_binary};
 use compileall_tests::pythons::{self, Python};
+use compileall_tests::scenarios::{self, Tree};
 use serde_json::Value;
 
 fn ours(python: &Python, cwd: &Path, args: &[&str]) -> Output {
-    Command::new(ours_binary())
+    Command::new(scenarios::binary())
         .arg("--python")
         .arg(&python.executable)
         .args(args)
@@ -299,7 +299,7 @@ fn inspect_reads_headers_as_importlib_does() {
     let facts = text(&facts.stdout);
     let facts: Vec<&str> = facts.lines().collect();
     let inspect = |args: &[&str]| {
-        let output = Command::new(ours_binary())
+        let output = Command::new(scenarios::binary())
             .arg("inspect")
             .arg("--python")
             .arg(&python.executable)
@@ -363,7 +363,7 @@ fn several_targets_in_one_run() {
     }
     let first = cpython(&older, &roots[0], &["pkg"]);
     let second = cpython(&newer, &roots[1], &["pkg"]);
-    let output = Command::new(ours_binary())
+    let output = Command::new(scenarios::binary())
         .arg("--python")
         .arg(&older.executable)
         .arg("--python")
@@ -394,7 +394,7 @@ fn several_targets_in_one_run() {
 #[test]
 fn completions_and_man_page_cover_every_flag() {
     for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
-        let output = Command::new(ours_binary())
+        let output = Command::new(scenarios::binary())
             .args(["completions", shell])
             .output()
             .unwrap();
@@ -410,12 +410,15 @@ fn completions_and_man_page_cover_every_flag() {
             assert!(script.contains(flag), "{shell} completions lack {flag}");
         }
     }
-    let man = Command::new(ours_binary()).arg("man").output().unwrap();
+    let man = Command::new(scenarios::binary())
+        .arg("man")
+        .output()
+        .unwrap();
     let man = text(&man.stdout);
     assert!(man.contains(".TH compileall"));
     assert!(man.contains("hardlink\\-dupes"));
     let version = text(
-        &Command::new(ours_binary())
+        &Command::new(scenarios::binary())
             .arg("--version")
             .output()
             .unwrap()
@@ -437,7 +440,10 @@ fn library_example_compiles_like_cpython() {
     let Some(python) = pythons::require("3.14", "library example") else {
         return;
     };
-    let example = ours_binary().parent().unwrap().join("examples/compile_dir");
+    let example = scenarios::binary()
+        .parent()
+        .unwrap()
+        .join("examples/compile_dir");
     assert!(
         example.is_file(),
         "{} missing: cargo test --workspace builds it",
@@ -459,6 +465,5 @@ fn library_example_compiles_like_cpython() {
         .unwrap();
     assert_eq!(text(&output.stdout), text(&expected.stdout));
     assert_eq!(output.status.code(), expected.status.code());
-    let tree = |root: &Path| compileall_tests::differential::snapshot(root);
-    assert_eq!(tree(&theirs), tree(&mine));
+    assert_eq!(scenarios::snapshot(&theirs), scenarios::snapshot(&mine));
 }

@@ -5,7 +5,7 @@
 //! Both operations go through a temporary name in the target's own
 //! directory, then `rename(2)` it over the target, which POSIX makes atomic:
 //!
-//! - [`write`]: create the temporary file (with the requested mode, subject
+//! - [`write()`]: create the temporary file (with the requested mode, subject
 //!   to the umask), write the bytes, rename;
 //! - [`replace_with_hard_link`]: hard-link an existing file under the
 //!   temporary name, rename.

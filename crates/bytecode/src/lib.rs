@@ -42,6 +42,22 @@ use std::path::{Path, PathBuf};
 use pyc_format::{Magic, PythonVersion};
 
 /// The Python the bytecode is for: what goes into pyc headers and paths.
+///
+/// A backend reports it from [`Compiler::target`]; the CPython backend asks
+/// the interpreter:
+///
+/// ```no_run
+/// use std::path::Path;
+/// use bytecode::{Compiler, cpython::{CpythonPool, PoolOptions}};
+/// use pyc_format::{Magic, PythonVersion};
+///
+/// let pool = CpythonPool::start(Path::new(".pythons/cpython-3.14/usr/bin/python3.14"), PoolOptions::default())?;
+/// let target = pool.target();
+/// assert_eq!(target.version, PythonVersion::new(3, 14));
+/// assert_eq!(target.magic, Magic(*b"+\x0e\r\n"));
+/// assert_eq!(target.cache_tag.as_deref(), Some("cpython-314"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Target {
     /// The release line.
@@ -103,6 +119,30 @@ pub struct CompileError {
 }
 
 /// What compiling one source produced.
+///
+/// A source with a syntax error fails at its first level with py_compile's
+/// message:
+///
+/// ```no_run
+/// use std::path::Path;
+/// use bytecode::{CompileRequest, Compiler, CompilerProcess, cpython::{CpythonPool, PoolOptions}};
+///
+/// let pool = CpythonPool::start(Path::new(".pythons/cpython-3.14/usr/bin/python3.14"), PoolOptions::default())?;
+/// let output = pool.compile(&CompileRequest {
+///     source: b"def broken(:\n    pass\n",
+///     filename: Path::new("bad.py"),
+///     dfile: None,
+///     optimizations: &[0, 1],
+///     process: CompilerProcess::Main,
+/// })?;
+/// assert_eq!(output.levels.len(), 1); // stopped at the first failure
+/// let error = output.levels[0].as_ref().unwrap_err();
+/// assert_eq!(
+///     String::from_utf8_lossy(&error.message),
+///     "  File \"bad.py\", line 1\n    def broken(:\n               ^\nSyntaxError: invalid syntax\n"
+/// );
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CompileOutput {
     /// One entry per requested level, in request order, up to and including
@@ -115,6 +155,14 @@ pub struct CompileOutput {
 
 /// The backend could not answer: not a property of the source, but of the
 /// machinery (a worker crashed, hung, or could not start).
+///
+/// ```
+/// use std::time::Duration;
+/// use bytecode::BackendError;
+/// let err = BackendError::TimedOut { limit: Duration::from_secs(600) };
+/// assert_eq!(err.to_string(), "the CPython worker took longer than 600 s and was stopped");
+/// assert_eq!(BackendError::Cancelled.to_string(), "cancelled");
+/// ```
 #[derive(Debug)]
 pub enum BackendError {
     /// The interpreter could not be started or did not complete its
@@ -178,6 +226,54 @@ impl From<std::io::Error> for BackendError {
 
 /// A way to compile sources for one [`Target`]. Implementations are shared
 /// between threads; `compile` may be called from many at once.
+///
+/// A minimal backend, of the kind a test might use: it answers every level
+/// with canned marshal data (`b"N"` is `marshal.dumps(None)`), and keeps the
+/// defaults of the optional methods.
+///
+/// ```
+/// use std::ffi::OsStr;
+/// use std::path::Path;
+/// use bytecode::{BackendError, CompileOutput, CompileRequest, Compiler, CompilerProcess, Target};
+/// use pyc_format::PythonVersion;
+///
+/// struct Canned(Target);
+///
+/// impl Compiler for Canned {
+///     fn target(&self) -> &Target {
+///         &self.0
+///     }
+///     fn compile(&self, request: &CompileRequest<'_>) -> Result<CompileOutput, BackendError> {
+///         Ok(CompileOutput {
+///             levels: request.optimizations.iter().map(|_| Ok(b"N".to_vec())).collect(),
+///             warnings: Vec::new(),
+///         })
+///     }
+/// }
+///
+/// let info = PythonVersion::new(3, 14).info().unwrap();
+/// let backend = Canned(Target {
+///     version: info.version,
+///     full_version: "3.14.10".into(),
+///     magic: info.magic_bytes(),
+///     cache_tag: info.cache_tag.map(str::to_owned),
+///     optimize_flag: 0,
+///     pycache_prefix: None,
+///     stdout_encoding: "utf-8".into(),
+///     stdout_errors: "strict".into(),
+/// });
+/// let output = backend.compile(&CompileRequest {
+///     source: b"None\n",
+///     filename: Path::new("m.py"),
+///     dfile: None,
+///     optimizations: &[0, 2],
+///     process: CompilerProcess::Main,
+/// })?;
+/// assert_eq!(output.levels, vec![Ok(b"N".to_vec()), Ok(b"N".to_vec())]);
+/// assert_eq!(backend.max_concurrency(), 1);
+/// assert_eq!(backend.repr(OsStr::new("m.py")), None); // callers use pystr::repr
+/// # Ok::<(), BackendError>(())
+/// ```
 pub trait Compiler: Send + Sync {
     /// The Python this compiler produces bytecode for.
     fn target(&self) -> &Target;
@@ -189,6 +285,17 @@ pub trait Compiler: Send + Sync {
     /// the backend can ask one; `None` means "use `pystr::repr`". Only
     /// non-ASCII text needs this: Unicode versions differ between
     /// interpreters in which characters are printable.
+    ///
+    /// ```no_run
+    /// use std::ffi::OsStr;
+    /// use std::path::Path;
+    /// use bytecode::Compiler;
+    /// use bytecode::cpython::{CpythonPool, PoolOptions};
+    ///
+    /// let pool = CpythonPool::start(Path::new("python3"), PoolOptions::default())?;
+    /// assert_eq!(pool.repr(OsStr::new("é.py")).as_deref(), Some("'é.py'"));
+    /// # Ok::<(), bytecode::BackendError>(())
+    /// ```
     fn repr(&self, _name: &OsStr) -> Option<String> {
         None
     }
@@ -199,7 +306,30 @@ pub trait Compiler: Send + Sync {
         1
     }
 
+    /// A hint that `compile` requests for `process` will follow: a backend
+    /// with costly set-up may start it now, in the background. It must not
+    /// block and must not change what `compile` returns.
+    fn warm_up(&self, _process: CompilerProcess) {}
+
     /// Stops all work in progress as fast as possible (Ctrl-C): requests
     /// under way fail, later ones fail at once.
+    ///
+    /// ```no_run
+    /// use std::path::Path;
+    /// use bytecode::{BackendError, CompileRequest, Compiler, CompilerProcess};
+    /// use bytecode::cpython::{CpythonPool, PoolOptions};
+    ///
+    /// let pool = CpythonPool::start(Path::new("python3"), PoolOptions::default())?;
+    /// pool.cancel();
+    /// let result = pool.compile(&CompileRequest {
+    ///     source: b"x = 1\n",
+    ///     filename: Path::new("m.py"),
+    ///     dfile: None,
+    ///     optimizations: &[-1],
+    ///     process: CompilerProcess::Main,
+    /// });
+    /// assert!(matches!(result, Err(BackendError::Cancelled)));
+    /// # Ok::<(), BackendError>(())
+    /// ```
     fn cancel(&self) {}
 }

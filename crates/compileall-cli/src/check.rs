@@ -35,6 +35,11 @@ pub enum ProblemKind {
 
 impl ProblemKind {
     /// `missing`, `stale` or `invalid`.
+    ///
+    /// ```
+    /// use compileall_cli::check::ProblemKind;
+    /// assert_eq!(ProblemKind::Stale.as_str(), "stale");
+    /// ```
     pub fn as_str(self) -> &'static str {
         match self {
             ProblemKind::Missing => "missing",
@@ -44,7 +49,22 @@ impl ProblemKind {
     }
 }
 
-/// One source whose pyc is not as it should be.
+/// One source whose pyc is not as it should be. `Display` gives the line
+/// `compileall --check` prints.
+///
+/// ```
+/// use compileall_cli::check::{Problem, ProblemKind};
+/// let problem = Problem {
+///     source: "demo/good.py".into(),
+///     pyc: "demo/__pycache__/good.cpython-314.pyc".into(),
+///     kind: ProblemKind::Stale,
+///     reason: "source mtime or size changed".into(),
+/// };
+/// assert_eq!(
+///     problem.to_string(),
+///     "demo/good.py: stale demo/__pycache__/good.cpython-314.pyc (source mtime or size changed)"
+/// );
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Problem {
     /// The source, as compileall names it.

@@ -46,6 +46,16 @@ pub(crate) struct Context<'c> {
     pub threads: usize,
     /// `sys.stdout`'s codec and error handler in the target interpreter.
     pub stdout: pystr::TextEncoding,
+    /// Whether the backend was told to get ready for each kind of
+    /// process (indexed by [`process_index`]).
+    pub warmed: [AtomicBool; 2],
+}
+
+fn process_index(process: CompilerProcess) -> usize {
+    match process {
+        CompilerProcess::Main => 0,
+        CompilerProcess::PoolWorker => 1,
+    }
 }
 
 impl Context<'_> {
@@ -59,6 +69,14 @@ impl Context<'_> {
         self.compiler
             .repr(path.as_os_str())
             .unwrap_or_else(|| pystr::repr(bytes))
+    }
+
+    /// A source will be compiled in `process`: the first time, let the
+    /// backend set up while the rest of the tree is prepared.
+    pub fn warm_up(&self, process: CompilerProcess) {
+        if !self.warmed[process_index(process)].swap(true, Ordering::Relaxed) {
+            self.compiler.warm_up(process);
+        }
     }
 
     /// `text` as `print(text)` writes it to the target's stdout.

@@ -253,6 +253,7 @@ fn decide(
     if fresh {
         return Decision::Skip(SkipReason::UpToDate);
     }
+    ctx.warm_up(prepared.source.process);
     Decision::Compile(Plan { dfile: dfile.path })
 }
 

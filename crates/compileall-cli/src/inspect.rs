@@ -31,6 +31,33 @@ pub struct Inspection {
 }
 
 /// Reads and judges one pyc.
+///
+/// ```
+/// use std::time::{Duration, SystemTime};
+/// use compileall_cli::inspect::inspect;
+/// use pyc_format::{PycHeader, PythonVersion};
+///
+/// let tmp = tempfile::tempdir()?;
+/// let source = tmp.path().join("m.py");
+/// std::fs::write(&source, "x = 1\n")?;
+/// std::fs::File::options().write(true).open(&source)?
+///     .set_modified(SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000))?;
+/// // A CPython 3.14 timestamp pyc for it; `N` is marshal.dumps(None).
+/// let magic = PythonVersion::new(3, 14).info().unwrap().magic_bytes();
+/// let header = PycHeader::timestamp(magic, 1_700_000_000, 6).to_bytes();
+/// std::fs::create_dir(tmp.path().join("__pycache__"))?;
+/// let pyc = tmp.path().join("__pycache__/m.cpython-314.pyc");
+/// std::fs::write(&pyc, [&header[..], b"N"].concat())?;
+///
+/// let inspection = inspect(&pyc);
+/// assert_eq!(inspection.size, 17);
+/// assert_eq!(inspection.version.unwrap().version, PythonVersion::new(3, 14));
+/// assert_eq!(inspection.source, Some((source, Ok(()))));
+/// let text = inspection.to_string();
+/// assert!(text.contains("  magic:   3627 (CPython 3.14, cache tag cpython-314)\n"));
+/// assert!(text.contains("  mtime:   1700000000\n"));
+/// # Ok::<(), std::io::Error>(())
+/// ```
 pub fn inspect(path: &Path) -> Inspection {
     let mut inspection = Inspection {
         path: path.to_owned(),
@@ -152,7 +179,18 @@ impl fmt::Display for Inspection {
     }
 }
 
-/// The program that disassembles a pyc with its interpreter.
+/// The program that disassembles a pyc with its interpreter (`python -c
+/// DISASSEMBLE_PY FILE.pyc`); it assumes a 16-byte (3.7+) header.
+///
+/// ```no_run
+/// use std::process::Command;
+/// use compileall_cli::inspect::DISASSEMBLE_PY;
+/// let output = Command::new("python3.14")
+///     .args(["-c", DISASSEMBLE_PY, "demo/__pycache__/good.cpython-314.pyc"])
+///     .output()?;
+/// assert!(String::from_utf8_lossy(&output.stdout).contains("LOAD_NAME"));
+/// # Ok::<(), std::io::Error>(())
+/// ```
 pub const DISASSEMBLE_PY: &str = "import dis, marshal, sys\n\
     data = open(sys.argv[1], 'rb').read()\n\
     dis.dis(marshal.loads(data[16:]))\n";

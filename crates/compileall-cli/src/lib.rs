@@ -73,6 +73,15 @@ pub enum InvalidationMode {
 impl InvalidationMode {
     /// py_compile's default: checked-hash when `SOURCE_DATE_EPOCH` is set
     /// and non-empty (reproducible builds), else timestamp.
+    ///
+    /// ```
+    /// use compileall_cli::InvalidationMode;
+    /// let mode = InvalidationMode::from_environment();
+    /// match std::env::var_os("SOURCE_DATE_EPOCH") {
+    ///     Some(value) if !value.is_empty() => assert_eq!(mode, InvalidationMode::CheckedHash),
+    ///     _ => assert_eq!(mode, InvalidationMode::Timestamp),
+    /// }
+    /// ```
     pub fn from_environment() -> Self {
         match std::env::var_os("SOURCE_DATE_EPOCH") {
             Some(value) if !value.is_empty() => InvalidationMode::CheckedHash,
@@ -82,6 +91,24 @@ impl InvalidationMode {
 }
 
 /// The arguments of `compile_dir`/`compile_file`, with compileall's defaults.
+///
+/// ```
+/// use compileall_cli::{Exclude, Options, PyRegex};
+///
+/// // The defaults are compile_dir's: maxlevels=None, optimize=-1, workers=1.
+/// let defaults = Options::default();
+/// assert_eq!((defaults.maxlevels, defaults.optimize, defaults.workers), (None, vec![-1], 1));
+///
+/// // compileall -q -f -x '/tests?/' -o 1 -o 2
+/// let options = Options {
+///     quiet: 1,
+///     force: true,
+///     rx: Some(Exclude::Pattern(PyRegex::new("/tests?/")?)),
+///     optimize: vec![1, 2],
+///     ..Options::default()
+/// };
+/// # Ok::<(), compileall_cli::PatternError>(())
+/// ```
 #[derive(Clone, Debug)]
 pub struct Options {
     /// `maxlevels`: how deep to recurse; `None` is `sys.getrecursionlimit()`.
@@ -118,6 +145,15 @@ impl Options {
     /// What `compile_path()` passes to each `compile_dir`: none of
     /// -d/-s/-p/-x/-o/-e/-j (our own parallelism is the backend's,
     /// invisible in the output), and no recursion.
+    ///
+    /// ```
+    /// use compileall_cli::Options;
+    /// // compileall -f -o 2 -d /srv (no FILE|DIR: compile_path)
+    /// let options = Options { force: true, optimize: vec![2], ddir: Some("/srv".into()), ..Options::default() };
+    /// let per_dir = Options::for_compile_path(&options);
+    /// assert!(per_dir.force);
+    /// assert_eq!((per_dir.maxlevels, per_dir.optimize, per_dir.ddir), (Some(0), vec![-1], None));
+    /// ```
     pub fn for_compile_path(options: &Options) -> Options {
         Options {
             maxlevels: Some(0),
@@ -181,6 +217,16 @@ pub enum Outcome {
 
 impl Outcome {
     /// The exit status `python -m compileall` would give.
+    ///
+    /// ```
+    /// use compileall_cli::{Outcome, PyException};
+    /// assert_eq!(Outcome::Completed { success: true }.exit_code(), 0);
+    /// assert_eq!(Outcome::Completed { success: false }.exit_code(), 1);
+    /// // `compileall -j -1 DIR` raises this; CPython exits with status 1.
+    /// let raised = PyException::new("ValueError", "workers must be greater or equal to 0");
+    /// assert_eq!(Outcome::Raised(raised).exit_code(), 1);
+    /// assert_eq!(Outcome::Interrupted.exit_code(), 1);
+    /// ```
     pub fn exit_code(&self) -> i32 {
         match self {
             Outcome::Completed { success: true } => 0,
@@ -207,6 +253,16 @@ pub struct Session<'c> {
 
 impl<'c> Session<'c> {
     /// A session compiling with `compiler` in the current directory.
+    ///
+    /// ```no_run
+    /// use std::path::Path;
+    /// use bytecode::cpython::{CpythonPool, PoolOptions};
+    /// use compileall_cli::Session;
+    ///
+    /// let pool = CpythonPool::start(Path::new("python3"), PoolOptions::default())?;
+    /// let session = Session::new(&pool)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn new(compiler: &'c dyn Compiler) -> std::io::Result<Self> {
         Ok(Session {
             compiler,
@@ -218,6 +274,16 @@ impl<'c> Session<'c> {
 
     /// Uses the target interpreter's `sys.getrecursionlimit()` as
     /// compile_dir's default depth (CPython's default is 1000).
+    ///
+    /// ```no_run
+    /// use std::path::Path;
+    /// use bytecode::cpython::{CpythonPool, PoolOptions};
+    /// use compileall_cli::Session;
+    ///
+    /// let pool = CpythonPool::start(Path::new("python3"), PoolOptions::default())?;
+    /// let session = Session::new(&pool)?.with_recursion_limit(pool.environment().recursion_limit);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn with_recursion_limit(mut self, recursion_limit: u32) -> Self {
         self.recursion_limit = recursion_limit;
         self
@@ -225,16 +291,67 @@ impl<'c> Session<'c> {
 
     /// Set this flag (from a signal handler, say) to stop the run; it then
     /// ends with [`Outcome::Interrupted`].
+    ///
+    /// ```no_run
+    /// use std::path::Path;
+    /// use std::sync::atomic::Ordering;
+    /// use bytecode::cpython::{CpythonPool, PoolOptions};
+    /// use compileall_cli::{Captured, Options, Outcome, Session};
+    ///
+    /// let pool = CpythonPool::start(Path::new("python3"), PoolOptions::default())?;
+    /// let session = Session::new(&pool)?;
+    /// session.interrupt_flag().store(true, Ordering::SeqCst); // as a SIGINT handler would
+    /// let outcome = session.compile_dir(Path::new("demo"), &Options::default(), &mut Captured::default());
+    /// assert_eq!(outcome, Outcome::Interrupted);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn interrupt_flag(&self) -> Arc<AtomicBool> {
         Arc::clone(&self.interrupted)
     }
 
     /// `compile_dir(dir, ...)`.
+    ///
+    /// With `demo/` holding `good.py`, `bad.py` (a syntax error),
+    /// `data.csv` and `pkg/__init__.py`, this is
+    /// `compileall.compile_dir('demo', maxlevels=0, quiet=1)` (`-l -q`), and
+    /// prints what CPython 3.14 prints:
+    ///
+    /// ```no_run
+    /// use std::path::Path;
+    /// use bytecode::cpython::{CpythonPool, PoolOptions};
+    /// use compileall_cli::{Captured, Options, Outcome, Session, Stream};
+    ///
+    /// let pool = CpythonPool::start(Path::new("python3.14"), PoolOptions::default())?;
+    /// let session = Session::new(&pool)?;
+    /// let mut output = Captured::default();
+    /// let options = Options { maxlevels: Some(0), quiet: 1, ..Options::default() };
+    /// let outcome = session.compile_dir(Path::new("demo"), &options, &mut output);
+    /// assert_eq!(outcome, Outcome::Completed { success: false });
+    /// assert_eq!(
+    ///     String::from_utf8(output.stream(Stream::Stdout))?,
+    ///     "*** Error compiling 'demo/bad.py'...\n  File \"demo/bad.py\", line 1\n    def broken(:\n               ^\nSyntaxError: invalid syntax\n\n"
+    /// );
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn compile_dir(&self, dir: &Path, options: &Options, sink: &mut dyn Sink) -> Outcome {
         self.run(Plan::dir(dir, options), sink)
     }
 
     /// `compile_file(fullname, ...)`.
+    ///
+    /// ```no_run
+    /// use std::path::Path;
+    /// use bytecode::cpython::{CpythonPool, PoolOptions};
+    /// use compileall_cli::{Captured, Options, Outcome, Session, Stream};
+    ///
+    /// let pool = CpythonPool::start(Path::new("python3"), PoolOptions::default())?;
+    /// let session = Session::new(&pool)?;
+    /// let mut output = Captured::default();
+    /// let outcome = session.compile_file(Path::new("demo/good.py"), &Options::default(), &mut output);
+    /// assert_eq!(outcome, Outcome::Completed { success: true });
+    /// assert_eq!(output.stream(Stream::Stdout), b"Compiling 'demo/good.py'...\n");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn compile_file(&self, fullname: &Path, options: &Options, sink: &mut dyn Sink) -> Outcome {
         self.run(Plan::file(fullname, options), sink)
     }
@@ -242,6 +359,22 @@ impl<'c> Session<'c> {
     /// The command line's loop: each destination that is a file goes to
     /// `compile_file`, anything else to `compile_dir`; every destination is
     /// processed even after a failure.
+    ///
+    /// ```no_run
+    /// use std::path::{Path, PathBuf};
+    /// use bytecode::cpython::{CpythonPool, PoolOptions};
+    /// use compileall_cli::{Captured, Options, Session};
+    ///
+    /// let pool = CpythonPool::start(Path::new("python3.14"), PoolOptions::default())?;
+    /// let session = Session::new(&pool)?;
+    /// // python3.14 -m compileall -q demo/bad.py demo/good.py: good.py is still compiled.
+    /// let dests = [PathBuf::from("demo/bad.py"), PathBuf::from("demo/good.py")];
+    /// let options = Options { quiet: 1, ..Options::default() };
+    /// let outcome = session.compile_dests(&dests, &options, &mut Captured::default());
+    /// assert_eq!(outcome.exit_code(), 1);
+    /// assert!(Path::new("demo/__pycache__/good.cpython-314.pyc").is_file());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn compile_dests(
         &self,
         dests: &[PathBuf],
@@ -254,10 +387,27 @@ impl<'c> Session<'c> {
     /// `--check`: every source of the plan whose pyc is missing, stale or
     /// invalid for the target (see [`check`]); nothing is written. Ends with
     /// the exception compileall would raise, if it would.
+    ///
+    /// ```no_run
+    /// use std::path::Path;
+    /// use bytecode::cpython::{CpythonPool, PoolOptions};
+    /// use compileall_cli::{Options, Plan, Session};
+    ///
+    /// // After `compileall demo` with CPython 3.14, only bad.py has no pyc.
+    /// let pool = CpythonPool::start(Path::new("python3.14"), PoolOptions::default())?;
+    /// let session = Session::new(&pool)?;
+    /// let problems = session.check(Plan::dir(Path::new("demo"), &Options::default())).unwrap();
+    /// assert_eq!(problems.len(), 1);
+    /// assert_eq!(
+    ///     problems[0].to_string(),
+    ///     "demo/bad.py: missing demo/__pycache__/bad.cpython-314.pyc (no such file)"
+    /// );
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn check(&self, plan: Plan) -> Result<Vec<check::Problem>, PyException> {
         let mut plan = plan.with_recursion_limit(self.recursion_limit);
         let items = std::mem::take(&mut plan.items);
-        let ctx = self.context(plan.options());
+        let ctx = self.context(plan.options(), false);
         let steps = self.prepare(&ctx, items);
         check::check(&ctx, &steps)
     }
@@ -280,10 +430,24 @@ impl<'c> Session<'c> {
 
     /// Runs a plan: decides what is stale (in parallel), compiles it, and
     /// writes every message to `sink` in CPython's order.
+    ///
+    /// ```no_run
+    /// use std::path::{Path, PathBuf};
+    /// use bytecode::cpython::{CpythonPool, PoolOptions};
+    /// use compileall_cli::{Captured, Options, Outcome, Plan, Session};
+    ///
+    /// let options = Options { quiet: 2, ..Options::default() };
+    /// // Walking needs no interpreter: do it while the workers start.
+    /// let plan = Plan::dests(&[PathBuf::from("demo")], &options);
+    /// let pool = CpythonPool::start(Path::new("python3"), PoolOptions::default())?;
+    /// let outcome = Session::new(&pool)?.run(plan, &mut Captured::default());
+    /// assert_eq!(outcome, Outcome::Completed { success: false }); // demo/bad.py
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn run(&self, plan: Plan, sink: &mut dyn Sink) -> Outcome {
         let mut plan = plan.with_recursion_limit(self.recursion_limit);
         let items = std::mem::take(&mut plan.items);
-        let ctx = self.context(plan.options());
+        let ctx = self.context(plan.options(), true);
         let steps = self.prepare(&ctx, items);
         sweep_leftovers(&steps);
         engine::run(&ctx, steps, sink)
@@ -293,6 +457,28 @@ impl<'c> Session<'c> {
     /// directory without recursion, at the interpreter's own optimization
     /// level; stops at the first directory that fails, as CPython's
     /// `success and compile_dir(...)` does.
+    ///
+    /// The binary passes the target's `sys.path`
+    /// (`pool.environment().sys_path`); here a short one stands in for it,
+    /// as in `sys.path[:] = ['', 'demo/pkg']; compileall.compile_path()`:
+    ///
+    /// ```no_run
+    /// use std::path::{Path, PathBuf};
+    /// use bytecode::cpython::{CpythonPool, PoolOptions};
+    /// use compileall_cli::{Captured, Options, Outcome, Session, Stream};
+    ///
+    /// let pool = CpythonPool::start(Path::new("python3"), PoolOptions::default())?;
+    /// let session = Session::new(&pool)?;
+    /// let sys_path = [PathBuf::from(""), PathBuf::from("demo/pkg")];
+    /// let mut output = Captured::default();
+    /// let outcome = session.compile_path(&sys_path, true, &Options::default(), &mut output);
+    /// assert_eq!(outcome, Outcome::Completed { success: true });
+    /// assert_eq!(
+    ///     String::from_utf8(output.stream(Stream::Stdout))?,
+    ///     "Skipping current directory\nListing 'demo/pkg'...\nCompiling 'demo/pkg/__init__.py'...\n"
+    /// );
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn compile_path(
         &self,
         sys_path: &[PathBuf],
@@ -318,7 +504,9 @@ impl<'c> Session<'c> {
         Outcome::Completed { success }
     }
 
-    fn context<'a>(&'a self, options: &'a Options) -> Context<'a> {
+    /// The run's shared facts; `compiles` is false for runs that only look
+    /// (`--check`), which must not warm the backend up.
+    fn context<'a>(&'a self, options: &'a Options, compiles: bool) -> Context<'a> {
         let target = self.compiler.target();
         let mut levels = options.optimize.clone();
         levels.sort_unstable();
@@ -344,6 +532,10 @@ impl<'c> Session<'c> {
                 .unwrap_or_else(InvalidationMode::from_environment),
             interrupted: &self.interrupted,
             threads,
+            warmed: [
+                std::sync::atomic::AtomicBool::new(!compiles),
+                std::sync::atomic::AtomicBool::new(!compiles),
+            ],
             // A codec we do not implement: the text's own bytes, as before
             // the target's encoding was known.
             stdout: pystr::TextEncoding::from_python_names(

@@ -25,6 +25,12 @@ pub struct Chunk {
 
 impl Chunk {
     /// A line for stdout; the newline is added.
+    ///
+    /// ```
+    /// use compileall_cli::{Chunk, Stream};
+    /// let chunk = Chunk::line("Listing 'demo'...");
+    /// assert_eq!((chunk.stream, chunk.bytes.as_slice()), (Stream::Stdout, &b"Listing 'demo'...\n"[..]));
+    /// ```
     pub fn line(text: impl Into<Vec<u8>>) -> Chunk {
         let mut bytes = text.into();
         bytes.push(b'\n');
@@ -35,6 +41,12 @@ impl Chunk {
     }
 
     /// Bytes for stderr, as they are.
+    ///
+    /// ```
+    /// use compileall_cli::{Chunk, Stream};
+    /// let chunk = Chunk::stderr("no newline added");
+    /// assert_eq!((chunk.stream, chunk.bytes.as_slice()), (Stream::Stderr, &b"no newline added"[..]));
+    /// ```
     pub fn stderr(bytes: impl Into<Vec<u8>>) -> Chunk {
         Chunk {
             stream: Stream::Stderr,
@@ -57,6 +69,35 @@ pub struct FileOutcome<'a> {
 }
 
 /// Receives the run's output in order, and its progress.
+///
+/// Only [`Sink::write`] is required. A sink that keeps the last line of
+/// each failure instead of printing:
+///
+/// ```no_run
+/// use std::path::Path;
+/// use bytecode::cpython::{CpythonPool, PoolOptions};
+/// use compileall_cli::{Chunk, FileOutcome, FileStatus, Options, Session, Sink};
+///
+/// #[derive(Default)]
+/// struct Failures(Vec<String>);
+///
+/// impl Sink for Failures {
+///     fn write(&mut self, _chunk: &Chunk) {}
+///     fn file(&mut self, outcome: &FileOutcome<'_>) {
+///         if let FileStatus::Failed(message) = outcome.status {
+///             let last = message.lines().last().unwrap_or_default();
+///             self.0.push(format!("{}: {last}", outcome.source.display()));
+///         }
+///     }
+/// }
+///
+/// // demo/ holds good.py, bad.py (a syntax error), data.csv and pkg/__init__.py.
+/// let pool = CpythonPool::start(Path::new("python3"), PoolOptions::default())?;
+/// let mut failures = Failures::default();
+/// Session::new(&pool)?.compile_dir(Path::new("demo"), &Options::default(), &mut failures);
+/// assert_eq!(failures.0, ["demo/bad.py: SyntaxError: invalid syntax"]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub trait Sink {
     /// One piece of output.
     fn write(&mut self, chunk: &Chunk);
@@ -78,6 +119,16 @@ pub struct Captured {
 
 impl Captured {
     /// The concatenated bytes of one stream.
+    ///
+    /// ```
+    /// use compileall_cli::{Captured, Chunk, Sink, Stream};
+    /// let mut output = Captured::default();
+    /// output.write(&Chunk::line("Listing 'demo'..."));
+    /// output.write(&Chunk::stderr("a warning\n"));
+    /// output.write(&Chunk::line("Compiling 'demo/good.py'..."));
+    /// assert_eq!(output.stream(Stream::Stdout), b"Listing 'demo'...\nCompiling 'demo/good.py'...\n");
+    /// assert_eq!(output.stream(Stream::Stderr), b"a warning\n");
+    /// ```
     pub fn stream(&self, stream: Stream) -> Vec<u8> {
         self.chunks
             .iter()

@@ -16,9 +16,29 @@ use crate::{Options, Rewrite, walk};
 /// compile_dir's default depth when the target's `sys.getrecursionlimit()`
 /// is not known yet (it is CPython's default); [`crate::Session::run`]
 /// walks again in the unlikely case the target reports another limit.
+///
+/// ```
+/// // sys.getrecursionlimit() of a CPython started without changing it:
+/// assert_eq!(compileall_cli::DEFAULT_RECURSION_LIMIT, 1000);
+/// ```
 pub const DEFAULT_RECURSION_LIMIT: u32 = 1000;
 
 /// The sources and messages of a run, in CPython's order.
+///
+/// A plan is made before the target interpreter is needed and run by
+/// [`crate::Session::run`] (or checked by [`crate::Session::check`]):
+///
+/// ```no_run
+/// use std::path::{Path, PathBuf};
+/// use bytecode::cpython::{CpythonPool, PoolOptions};
+/// use compileall_cli::{Captured, Options, Plan, Session};
+///
+/// let options = Options::default();
+/// let plan = Plan::dests(&[PathBuf::from("demo")], &options);
+/// let pool = CpythonPool::start(Path::new("python3"), PoolOptions::default())?;
+/// let outcome = Session::new(&pool)?.run(plan, &mut Captured::default());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug)]
 pub struct Plan {
     pub(crate) items: Vec<Item>,
@@ -81,6 +101,17 @@ enum Dest {
 impl Plan {
     /// The command line's loop over `FILE|DIR` arguments: a path that is a
     /// file goes to `compile_file`, anything else to `compile_dir`.
+    ///
+    /// ```
+    /// use std::path::PathBuf;
+    /// use compileall_cli::{Options, Plan};
+    /// let tmp = tempfile::tempdir()?;
+    /// std::fs::write(tmp.path().join("mod.py"), "x = 1\n")?;
+    /// // `compileall DIR DIR/mod.py`: a compile_dir, then a compile_file.
+    /// let plan = Plan::dests(&[tmp.path().to_owned(), tmp.path().join("mod.py")], &Options::default());
+    /// assert_eq!(plan.options().optimize, [-1]);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn dests(dests: &[PathBuf], options: &Options) -> Plan {
         let dests = dests
             .iter()
@@ -98,6 +129,15 @@ impl Plan {
     /// The directories `compile_path()` compiles: each `sys.path` entry
     /// but the current directory, without recursion, at the interpreter's
     /// own optimization level.
+    ///
+    /// ```
+    /// use std::path::PathBuf;
+    /// use compileall_cli::{Options, Plan};
+    /// let options = Options { optimize: vec![1, 2], ..Options::default() };
+    /// let plan = Plan::path(&[PathBuf::from(""), PathBuf::from("/nonexistent")], &options);
+    /// // compile_path() ignores -o and does not recurse.
+    /// assert_eq!((plan.options().optimize.as_slice(), plan.options().maxlevels), (&[-1][..], Some(0)));
+    /// ```
     pub fn path(sys_path: &[PathBuf], options: &Options) -> Plan {
         let options = Options::for_compile_path(options);
         let dests = sys_path
@@ -109,6 +149,14 @@ impl Plan {
     }
 
     /// `compile_dir(dir, ...)`.
+    ///
+    /// ```
+    /// use compileall_cli::{Options, Plan};
+    /// let tmp = tempfile::tempdir()?;
+    /// let plan = Plan::dir(tmp.path(), &Options { maxlevels: Some(0), ..Options::default() });
+    /// assert_eq!(plan.options().maxlevels, Some(0));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn dir(dir: &Path, options: &Options) -> Plan {
         Plan::build(
             vec![Dest::Dir(dir.to_owned())],
@@ -118,6 +166,13 @@ impl Plan {
     }
 
     /// `compile_file(fullname, ...)`.
+    ///
+    /// ```
+    /// use std::path::Path;
+    /// use compileall_cli::{Options, Plan};
+    /// let plan = Plan::file(Path::new("demo/good.py"), &Options { force: true, ..Options::default() });
+    /// assert!(plan.options().force);
+    /// ```
     pub fn file(fullname: &Path, options: &Options) -> Plan {
         Plan::build(
             vec![Dest::File(fullname.to_owned())],
@@ -127,6 +182,13 @@ impl Plan {
     }
 
     /// The options the plan was made with.
+    ///
+    /// ```
+    /// use std::path::Path;
+    /// use compileall_cli::{Options, Plan};
+    /// let plan = Plan::file(Path::new("m.py"), &Options { quiet: 2, ..Options::default() });
+    /// assert_eq!(plan.options().quiet, 2);
+    /// ```
     pub fn options(&self) -> &Options {
         &self.options
     }

@@ -5,6 +5,12 @@ use std::io;
 use std::path::Path;
 
 /// An exception compileall reports: its class name and `str(e)`.
+///
+/// ```
+/// use compileall_cli::PyException;
+/// let exc = PyException::new("ValueError", "workers must be greater or equal to 0");
+/// assert_eq!(exc.line(), b"ValueError: workers must be greater or equal to 0");
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PyException {
     /// The class name, such as `PermissionError`.
@@ -15,6 +21,13 @@ pub struct PyException {
 
 impl PyException {
     /// An exception with a plain text message.
+    ///
+    /// ```
+    /// use compileall_cli::PyException;
+    /// let exc = PyException::new("AttributeError", "'str' object has no attribute 'search'");
+    /// assert_eq!(exc.class, "AttributeError");
+    /// assert_eq!(exc.message, b"'str' object has no attribute 'search'");
+    /// ```
     pub fn new(class: &str, message: impl Into<Vec<u8>>) -> Self {
         PyException {
             class: class.to_owned(),
@@ -25,6 +38,21 @@ impl PyException {
     /// The `OSError` subclass Python raises for `err`, with `str(e)` built
     /// from errno, strerror and the file name(s) the failing call had.
     /// `repr` is the `repr()` to use for file names.
+    ///
+    /// ```
+    /// use std::io::Error;
+    /// use std::os::unix::ffi::OsStrExt;
+    /// use std::path::Path;
+    /// use compileall_cli::PyException;
+    ///
+    /// let repr = |path: &Path| pystr::repr(path.as_os_str().as_bytes());
+    /// let missing = Error::from_raw_os_error(2); // ENOENT
+    /// let exc = PyException::os_error(&missing, Some(Path::new("src/mod.py")), None, &repr);
+    /// assert_eq!(exc.line(), b"FileNotFoundError: [Errno 2] No such file or directory: 'src/mod.py'");
+    /// let cross_device = Error::from_raw_os_error(18); // EXDEV
+    /// let exc = PyException::os_error(&cross_device, Some(Path::new("a.tmp")), Some(Path::new("a.pyc")), &repr);
+    /// assert_eq!(exc.line(), b"OSError: [Errno 18] Invalid cross-device link: 'a.tmp' -> 'a.pyc'");
+    /// ```
     pub fn os_error(
         err: &io::Error,
         filename: Option<&Path>,
@@ -47,6 +75,12 @@ impl PyException {
     }
 
     /// `type(e).__name__ + ': ' + str(e)`, the line compileall prints.
+    ///
+    /// ```
+    /// use compileall_cli::PyException;
+    /// let exc = PyException::new("TypeError", "join() missing 1 required positional argument: 'a'");
+    /// assert_eq!(exc.line(), b"TypeError: join() missing 1 required positional argument: 'a'");
+    /// ```
     pub fn line(&self) -> Vec<u8> {
         let mut line = Vec::with_capacity(self.class.len() + 2 + self.message.len());
         line.extend_from_slice(self.class.as_bytes());

@@ -9,6 +9,20 @@
 /// underscores between them. Python's integers have no bound; values beyond
 /// `i64` saturate, which keeps every comparison compileall makes with them
 /// (`-r` against a depth, `-j` against 0 and 1) as it is in Python.
+///
+/// ```
+/// use compileall_cli::parse_int;
+/// // What int() returns in CPython 3.14:
+/// assert_eq!(parse_int(" -7\n"), Some(-7));
+/// assert_eq!(parse_int("1_000"), Some(1000));
+/// assert_eq!(parse_int("\u{ff12}"), Some(2)); // FULLWIDTH DIGIT TWO
+/// assert_eq!(parse_int("\u{3000} 5\t"), Some(5));
+/// assert_eq!(parse_int("007"), Some(7));
+/// // ... and where it raises ValueError:
+/// for text in ["1__000", "_1", "1_", "1.5", "", "0x10"] {
+///     assert_eq!(parse_int(text), None);
+/// }
+/// ```
 pub fn parse_int(text: &str) -> Option<i64> {
     let ascii: String = text
         .chars()

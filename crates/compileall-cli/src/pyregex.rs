@@ -28,7 +28,14 @@ pub struct PyRegex {
     regex: fancy_regex::Regex,
 }
 
-/// A pattern that does not compile.
+/// A pattern that does not compile. (Python's own message, which `-x`
+/// prints first, comes from the target interpreter.)
+///
+/// ```
+/// use compileall_cli::PyRegex;
+/// let err = PyRegex::new("[").unwrap_err();
+/// assert_eq!(err.to_string(), r#"invalid regular expression "[": unterminated character set"#);
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PatternError {
     /// The pattern as given.
@@ -73,11 +80,28 @@ impl PyRegex {
     }
 
     /// The pattern as given.
+    ///
+    /// ```
+    /// use compileall_cli::PyRegex;
+    /// assert_eq!(PyRegex::new(r"a{,2}\Z").unwrap().as_str(), r"a{,2}\Z");
+    /// ```
     pub fn as_str(&self) -> &str {
         &self.pattern
     }
 
     /// `rx.search(os.fsdecode(path)) is not None`.
+    ///
+    /// ```
+    /// use compileall_cli::PyRegex;
+    /// // Each answer is what Python's re.search gives.
+    /// let tests = PyRegex::new("/tests?/").unwrap();
+    /// assert!(tests.search(b"pkg/tests/test_a.py"));
+    /// assert!(!tests.search(b"pkg/testing.py"));
+    /// assert!(!PyRegex::new(r"\.py\Z").unwrap().search(b"a.py\n"));
+    /// assert!(PyRegex::new(r"^a{,2}$").unwrap().search(b"aa"));
+    /// assert!(!PyRegex::new(r"^a{,2}$").unwrap().search(b"aaa"));
+    /// assert!(PyRegex::new(r"x{").unwrap().search(b"x{")); // a literal brace
+    /// ```
     pub fn search(&self, path: &[u8]) -> bool {
         let text = String::from_utf8_lossy(path);
         // A pattern so pathological that the backtracking limit trips

@@ -9,6 +9,14 @@ use serde::Serialize;
 use crate::output::{Chunk, FileOutcome, FileStatus, Sink};
 
 /// The whole report: one run per target interpreter.
+///
+/// ```
+/// use compileall_cli::report::Report;
+/// let json = serde_json::to_value(Report::new()).unwrap();
+/// assert_eq!(json["schema"], "compileall-report/1");
+/// assert_eq!(json["runs"], serde_json::json!([]));
+/// assert_eq!(json["exit_code"], 0);
+/// ```
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct Report {
     /// `compileall-report/1`.
@@ -60,6 +68,24 @@ pub struct Counts {
 }
 
 /// One path.
+///
+/// Optional fields are left out of the JSON when they do not apply:
+///
+/// ```
+/// use compileall_cli::report::FileReport;
+/// let skipped = FileReport {
+///     source: "demo/data.csv".into(),
+///     status: "skipped",
+///     reason: Some("not_python"),
+///     pycs: Vec::new(),
+///     error: None,
+///     seconds: None,
+/// };
+/// assert_eq!(
+///     serde_json::to_string(&skipped).unwrap(),
+///     r#"{"source":"demo/data.csv","status":"skipped","reason":"not_python"}"#
+/// );
+/// ```
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct FileReport {
     /// The path as compileall names it (lossy UTF-8).
@@ -83,6 +109,13 @@ pub struct FileReport {
 
 impl Report {
     /// An empty report.
+    ///
+    /// ```
+    /// use compileall_cli::report::Report;
+    /// let report = Report::new();
+    /// assert_eq!(report.schema, "compileall-report/1");
+    /// assert_eq!((report.runs.len(), report.exit_code), (0, 0));
+    /// ```
     pub fn new() -> Report {
         Report {
             schema: "compileall-report/1",
@@ -95,6 +128,35 @@ impl Report {
 
 /// A sink that records outcomes into a [`RunReport`], forwarding output to
 /// another sink (or dropping it when the report replaces the output).
+///
+/// ```
+/// use std::path::{Path, PathBuf};
+/// use std::time::Duration;
+/// use compileall_cli::report::{ReportSink, RunReport};
+/// use compileall_cli::{Captured, FileOutcome, FileStatus, Sink, SkipReason};
+///
+/// let mut output = Captured::default();
+/// let mut sink = ReportSink { inner: Some(&mut output), run: RunReport::default() };
+/// // What a run reports for one compiled source and one data file.
+/// let pycs = [(-1, PathBuf::from("demo/__pycache__/good.cpython-314.pyc"))];
+/// sink.file(&FileOutcome {
+///     source: Path::new("demo/good.py"),
+///     status: &FileStatus::Compiled,
+///     pycs: &pycs,
+///     elapsed: Duration::from_micros(957),
+/// });
+/// sink.file(&FileOutcome {
+///     source: Path::new("demo/data.csv"),
+///     status: &FileStatus::Skipped(SkipReason::NotPython),
+///     pycs: &[],
+///     elapsed: Duration::ZERO,
+/// });
+/// let run = sink.run;
+/// assert_eq!((run.counts.compiled, run.counts.skipped), (1, 1));
+/// assert_eq!(run.files[0].pycs, ["demo/__pycache__/good.cpython-314.pyc"]);
+/// assert_eq!(run.files[0].seconds, Some(0.000957));
+/// assert_eq!(run.files[1].reason, Some("not_python"));
+/// ```
 pub struct ReportSink<'a> {
     /// Where the human-readable output goes, if anywhere.
     pub inner: Option<&'a mut dyn Sink>,
@@ -151,11 +213,25 @@ impl Sink for ReportSink<'_> {
 }
 
 /// A path for the report.
+///
+/// ```
+/// use std::ffi::OsStr;
+/// use std::os::unix::ffi::OsStrExt;
+/// use compileall_cli::report::lossy;
+/// // A name that is not UTF-8: the bad byte becomes U+FFFD.
+/// assert_eq!(lossy(OsStr::from_bytes(b"caf\xe9.py").as_ref()), "caf\u{fffd}.py");
+/// ```
 pub fn lossy(path: &Path) -> String {
     path.to_string_lossy().into_owned()
 }
 
 /// A duration in seconds, to the microsecond.
+///
+/// ```
+/// use std::time::Duration;
+/// use compileall_cli::report::seconds;
+/// assert_eq!(seconds(Duration::from_nanos(41_258_600)), 0.041259);
+/// ```
 pub fn seconds(duration: Duration) -> f64 {
     (duration.as_secs_f64() * 1e6).round() / 1e6
 }

@@ -44,9 +44,14 @@ pub(crate) fn walk(
         .map(|(name, kind)| {
             let fullname = join(dir, name);
             // The listing's file type answers `os.path.isdir` without a
-            // `stat` for plain files and folders; symlinks need one.
+            // `stat` for plain files and folders; symlinks need one. A
+            // source's `stat` (its mtime decides staleness) is taken here,
+            // while the interpreter may still be starting.
             let (is_dir, is_link, meta) = match kind {
                 Some(kind) if kind.is_dir() => (true, false, None),
+                Some(kind) if kind.is_file() && name.as_bytes().ends_with(b".py") => {
+                    (false, false, std::fs::metadata(&fullname).ok())
+                }
                 Some(kind) if kind.is_file() => (false, false, None),
                 _ => {
                     let meta = std::fs::metadata(&fullname).ok();
@@ -60,7 +65,7 @@ pub(crate) fn walk(
                 return vec![Item::File(Source {
                     fullname,
                     rewrite: Arc::clone(rewrite),
-                    regular: meta.is_none() && kind.is_some_and(|k| k.is_file()),
+                    regular: kind.is_some_and(|k| k.is_file()),
                     meta,
                     process,
                     walked: true,

@@ -47,6 +47,13 @@ pub const HEADER_LEN: usize = 16;
 
 /// The four magic bytes at the start of a pyc: a 16-bit little-endian number
 /// followed by `\r\n`.
+///
+/// ```
+/// use pyc_format::Magic;
+/// // `importlib.util.MAGIC_NUMBER` of CPython 3.14 and 3.11.
+/// assert_eq!(Magic::from_number(3627), Magic(*b"+\x0e\r\n"));
+/// assert_eq!(Magic(*b"\xa7\r\r\n").number(), Some(3495));
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Magic(pub [u8; 4]);
 
@@ -63,18 +70,42 @@ impl Magic {
 
     /// The 16-bit magic number, if the bytes end in `\r\n` as every CPython
     /// magic does.
+    ///
+    /// ```
+    /// use pyc_format::Magic;
+    /// // CPython 3.13's `importlib.util.MAGIC_NUMBER`.
+    /// assert_eq!(Magic(*b"\xf3\r\r\n").number(), Some(3571));
+    /// assert_eq!(Magic(*b"junk").number(), None);
+    /// ```
     pub fn number(self) -> Option<u16> {
         (self.0[2..] == *b"\r\n").then(|| u16::from_le_bytes([self.0[0], self.0[1]]))
     }
 
-    /// `importlib._bootstrap_external._RAW_MAGIC_NUMBER`: the four bytes read
-    /// as a little-endian integer, which keys the source hash.
+    /// `importlib._bootstrap_external._RAW_MAGIC_NUMBER` (3.14+:
+    /// `_imp.pyc_magic_number_token`): the four bytes read as a
+    /// little-endian integer, which keys the source hash.
+    ///
+    /// ```
+    /// use pyc_format::Magic;
+    /// assert_eq!(Magic::from_number(3571).raw(), 168627699); // 3.13's _RAW_MAGIC_NUMBER
+    /// assert_eq!(Magic::from_number(3627).raw(), 168627755); // 3.14's pyc_magic_number_token
+    /// ```
     pub fn raw(self) -> u32 {
         u32::from_le_bytes(self.0)
     }
 }
 
-/// The flags word of a PEP 552 header.
+/// The flags word of a PEP 552 header: 0 for a timestamp pyc, 1 for an
+/// unchecked-hash pyc, 3 for a checked-hash pyc (what importlib's
+/// `_code_to_hash_pyc` writes).
+///
+/// ```
+/// use pyc_format::Flags;
+/// let checked = Flags(Flags::HASH_BASED | Flags::CHECK_SOURCE);
+/// assert_eq!(checked, Flags(3));
+/// assert!(checked.is_hash_based() && checked.check_source());
+/// assert!(!Flags(0).is_hash_based());
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Flags(pub u32);
 
@@ -85,11 +116,23 @@ impl Flags {
     pub const CHECK_SOURCE: u32 = 0b10;
 
     /// Whether the pyc is hash-based.
+    ///
+    /// ```
+    /// use pyc_format::Flags;
+    /// assert!(Flags(1).is_hash_based());
+    /// assert!(!Flags(0).is_hash_based());
+    /// ```
     pub fn is_hash_based(self) -> bool {
         self.0 & Self::HASH_BASED != 0
     }
 
     /// Whether a hash-based pyc asks to be checked against its source.
+    ///
+    /// ```
+    /// use pyc_format::Flags;
+    /// assert!(Flags(3).check_source());
+    /// assert!(!Flags(1).check_source());
+    /// ```
     pub fn check_source(self) -> bool {
         self.0 & Self::CHECK_SOURCE != 0
     }
@@ -116,6 +159,14 @@ pub enum Invalidation {
 }
 
 /// A PEP 552 pyc header.
+///
+/// ```
+/// use pyc_format::{Invalidation, Magic, PycHeader};
+/// // The first 16 bytes of a CPython 3.14 pyc written in timestamp mode.
+/// let header = PycHeader::parse(b"+\x0e\r\n\0\0\0\0\0\xf1Se\xd2\x04\0\0").unwrap();
+/// assert_eq!(header.magic, Magic::from_number(3627));
+/// assert_eq!(header.invalidation, Invalidation::Timestamp { mtime: 1_700_000_000, source_size: 1234 });
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PycHeader {
     /// The interpreter's magic number.
@@ -127,6 +178,21 @@ pub struct PycHeader {
 impl PycHeader {
     /// A timestamp header, as `_code_to_timestamp_pyc(code, mtime, size)`
     /// builds it: both values are reduced modulo 2^32 (`int(x) & 0xFFFFFFFF`).
+    ///
+    /// ```
+    /// use pyc_format::{Magic, PycHeader};
+    /// let magic = Magic::from_number(3627); // CPython 3.14
+    /// // `_code_to_timestamp_pyc(code, 1_700_000_000, 1234)[:16]` in 3.14:
+    /// assert_eq!(
+    ///     PycHeader::timestamp(magic, 1_700_000_000, 1234).to_bytes(),
+    ///     *b"+\x0e\r\n\0\0\0\0\0\xf1Se\xd2\x04\0\0"
+    /// );
+    /// // `_code_to_timestamp_pyc(code, -1, 0)[:16]`: modulo 2^32.
+    /// assert_eq!(
+    ///     PycHeader::timestamp(magic, -1, 0).to_bytes(),
+    ///     *b"+\x0e\r\n\0\0\0\0\xff\xff\xff\xff\0\0\0\0"
+    /// );
+    /// ```
     pub fn timestamp(magic: Magic, mtime: i64, source_size: u64) -> Self {
         PycHeader {
             magic,
@@ -139,6 +205,17 @@ impl PycHeader {
 
     /// A hash-based header, as `_code_to_hash_pyc(code, hash, checked)`
     /// builds it.
+    ///
+    /// ```
+    /// use pyc_format::{Magic, PycHeader, source_hash};
+    /// let magic = Magic::from_number(3627); // CPython 3.14
+    /// let hash = source_hash(magic, b"x = 1\n");
+    /// // `_code_to_hash_pyc(code, source_hash(b"x = 1\n"), checked=True)[:16]` in 3.14:
+    /// assert_eq!(
+    ///     PycHeader::hash(magic, hash, true).to_bytes(),
+    ///     *b"+\x0e\r\n\x03\0\0\0\x1d\xb2\xb62\\\xa2\x82\xa7"
+    /// );
+    /// ```
     pub fn hash(magic: Magic, source_hash: [u8; 8], checked: bool) -> Self {
         PycHeader {
             magic,
@@ -150,6 +227,14 @@ impl PycHeader {
     }
 
     /// The flags word this header carries.
+    ///
+    /// ```
+    /// use pyc_format::{Flags, Magic, PycHeader};
+    /// let magic = Magic::from_number(3627);
+    /// assert_eq!(PycHeader::timestamp(magic, 0, 0).flags(), Flags(0));
+    /// assert_eq!(PycHeader::hash(magic, [0; 8], false).flags(), Flags(1));
+    /// assert_eq!(PycHeader::hash(magic, [0; 8], true).flags(), Flags(3));
+    /// ```
     pub fn flags(&self) -> Flags {
         match self.invalidation {
             Invalidation::Timestamp { .. } => Flags(0),
@@ -160,6 +245,14 @@ impl PycHeader {
     }
 
     /// The 16 header bytes.
+    ///
+    /// ```
+    /// use pyc_format::{HEADER_LEN, Magic, PycHeader};
+    /// // `_code_to_timestamp_pyc(code, 2**32 + 5, 2**32 + 7)[:16]` in 3.14:
+    /// let bytes = PycHeader::timestamp(Magic::from_number(3627), (1 << 32) + 5, (1 << 32) + 7).to_bytes();
+    /// assert_eq!(bytes, *b"+\x0e\r\n\0\0\0\0\x05\0\0\0\x07\0\0\0");
+    /// assert_eq!(bytes.len(), HEADER_LEN);
+    /// ```
     pub fn to_bytes(&self) -> [u8; HEADER_LEN] {
         let mut out = [0; HEADER_LEN];
         out[..4].copy_from_slice(&self.magic.0);
@@ -177,6 +270,18 @@ impl PycHeader {
     /// Reads a header without judging it: `None` if `data` is shorter than
     /// 16 bytes or its flags have undefined bits. Use [`classify`] for
     /// importlib's verdict.
+    ///
+    /// ```
+    /// use pyc_format::{Invalidation, PycHeader};
+    /// // A CPython 3.14 checked-hash header (source `x = 1\n`).
+    /// let header = PycHeader::parse(b"+\x0e\r\n\x03\0\0\0\x1d\xb2\xb62\\\xa2\x82\xa7").unwrap();
+    /// assert_eq!(
+    ///     header.invalidation,
+    ///     Invalidation::Hash { source_hash: *b"\x1d\xb2\xb62\\\xa2\x82\xa7", checked: true }
+    /// );
+    /// assert_eq!(PycHeader::parse(b"+\x0e\r\n\0\0"), None); // too short
+    /// assert_eq!(PycHeader::parse(b"+\x0e\r\n\x04\0\0\0\0\0\0\0\0\0\0\0"), None); // flag bit 2
+    /// ```
     pub fn parse(data: &[u8]) -> Option<Self> {
         let data: &[u8; HEADER_LEN] = data.get(..HEADER_LEN)?.try_into().ok()?;
         let magic = Magic(data[..4].try_into().unwrap());
@@ -208,8 +313,12 @@ impl PycHeader {
 ///
 /// ```
 /// use pyc_format::{Magic, source_hash};
+/// // importlib.util.source_hash(b"print('hi')\n") in CPython 3.14 (SipHash-1-3):
 /// let h = source_hash(Magic::from_number(3627), b"print('hi')\n");
-/// assert_eq!(h.len(), 8);
+/// assert_eq!(h, *b"\x23\x2e\x43\x49\x7b\xc5\x49\xcc");
+/// // ... and in CPython 3.11, whose magic keys the hash differently:
+/// let h = source_hash(Magic::from_number(3495), b"print('hi')\n");
+/// assert_eq!(h, *b"\x83\x86\x35\x54\xa5\xa2\x36\x97");
 /// ```
 pub fn source_hash(magic: Magic, data: &[u8]) -> [u8; 8] {
     use std::hash::Hasher;
@@ -235,6 +344,14 @@ pub fn source_hash(magic: Magic, data: &[u8]) -> [u8; 8] {
 
 /// Why importlib refuses a pyc. `Display` gives importlib's message for the
 /// module name the error was raised for.
+///
+/// ```
+/// use pyc_format::PycError;
+/// let err = PycError::BadMagic { name: "mod".into(), found: b"junk".to_vec() };
+/// assert_eq!(err.to_string(), "bad magic number in 'mod': b'junk'");
+/// let err = PycError::HashMismatch { name: "mod".into() };
+/// assert_eq!(err.to_string(), "hash in bytecode doesn't match hash of source 'mod'");
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum PycError {
     /// `ImportError`: the first four bytes are not the interpreter's magic
@@ -271,6 +388,12 @@ pub enum PycError {
 
 impl PycError {
     /// The Python exception class importlib raises.
+    ///
+    /// ```
+    /// use pyc_format::PycError;
+    /// assert_eq!(PycError::Truncated { name: "mod".into() }.exception_type(), "EOFError");
+    /// assert_eq!(PycError::Stale { name: "mod".into() }.exception_type(), "ImportError");
+    /// ```
     pub fn exception_type(&self) -> &'static str {
         match self {
             PycError::Truncated { .. } => "EOFError",
@@ -313,6 +436,23 @@ impl std::error::Error for PycError {}
 
 /// `_classify_pyc(data, name, ...)`: checks the magic, the length and the
 /// flags, in that order, and returns the flags.
+///
+/// The messages are those of CPython 3.11 to 3.15:
+///
+/// ```
+/// use pyc_format::{Flags, Magic, classify};
+/// let magic = Magic::from_number(3627); // CPython 3.14
+/// let ok = b"+\x0e\r\n\x03\0\0\0\0\0\0\0\0\0\0\0";
+/// assert_eq!(classify(ok, magic, "mod"), Ok(Flags(3)));
+///
+/// let err = |data: &[u8]| classify(data, magic, "mod").unwrap_err();
+/// let e = err(b"junk\0\0\0\0\0\0\0\0\0\0\0\0");
+/// assert_eq!((e.exception_type(), e.to_string().as_str()), ("ImportError", "bad magic number in 'mod': b'junk'"));
+/// let e = err(b"+\x0e\r\n\0\0");
+/// assert_eq!((e.exception_type(), e.to_string().as_str()), ("EOFError", "reached EOF while reading pyc header of 'mod'"));
+/// let e = err(b"+\x0e\r\n\x04\0\0\0\0\0\0\0\0\0\0\0");
+/// assert_eq!((e.exception_type(), e.to_string().as_str()), ("ImportError", "invalid flags 4 in 'mod'"));
+/// ```
 pub fn classify(data: &[u8], expected: Magic, name: &str) -> Result<Flags, PycError> {
     let found = &data[..data.len().min(4)];
     if found != expected.0 {
@@ -339,6 +479,15 @@ pub fn classify(data: &[u8], expected: Magic, name: &str) -> Result<Flags, PycEr
 /// `_validate_timestamp_pyc(data, source_mtime, source_size, name, ...)`
 /// for a header that passed [`classify`]. `source_mtime` is
 /// `int(st.st_mtime)`; a `None` size is not compared.
+///
+/// ```
+/// use pyc_format::{Magic, PycHeader, validate_timestamp};
+/// let pyc = PycHeader::timestamp(Magic::from_number(3627), 1_700_000_000, 1234).to_bytes();
+/// assert!(validate_timestamp(&pyc, 1_700_000_000, Some(1234), "mod").is_ok());
+/// assert!(validate_timestamp(&pyc, 1_700_000_000, None, "mod").is_ok());
+/// let err = validate_timestamp(&pyc, 1_700_000_000, Some(1235), "mod").unwrap_err();
+/// assert_eq!(err.to_string(), "bytecode is stale for 'mod'");
+/// ```
 pub fn validate_timestamp(
     data: &[u8],
     source_mtime: i64,
@@ -365,6 +514,15 @@ pub fn validate_timestamp(
 
 /// `_validate_hash_pyc(data, source_hash, name, ...)` for a header that
 /// passed [`classify`].
+///
+/// ```
+/// use pyc_format::{Magic, PycHeader, source_hash, validate_hash};
+/// let magic = Magic::from_number(3627);
+/// let pyc = PycHeader::hash(magic, source_hash(magic, b"x = 1\n"), true).to_bytes();
+/// assert!(validate_hash(&pyc, source_hash(magic, b"x = 1\n"), "mod").is_ok());
+/// let err = validate_hash(&pyc, source_hash(magic, b"x = 2\n"), "mod").unwrap_err();
+/// assert_eq!(err.to_string(), "hash in bytecode doesn't match hash of source 'mod'");
+/// ```
 pub fn validate_hash(data: &[u8], source_hash: [u8; 8], name: &str) -> Result<(), PycError> {
     if data.get(8..16) != Some(&source_hash[..]) {
         return Err(PycError::HashMismatch {
@@ -376,6 +534,17 @@ pub fn validate_hash(data: &[u8], source_hash: [u8; 8], name: &str) -> Result<()
 
 /// The `--check-hash-based-pycs` setting of the importing interpreter
 /// (`_imp.check_hash_based_pycs`).
+///
+/// ```
+/// use pyc_format::{CheckHashBasedPycs, Magic, PycHeader, SourceFacts, source_hash,
+///                  validate_against_source};
+/// let magic = Magic::from_number(3627);
+/// let pyc = PycHeader::hash(magic, source_hash(magic, b"x = 1\n"), false).to_bytes();
+/// let edited = SourceFacts { mtime: 0, size: 6, bytes: b"x = 2\n" };
+/// // An unchecked-hash pyc is used as is, unless checking is forced.
+/// assert!(validate_against_source(&pyc, magic, "m", edited, CheckHashBasedPycs::Default).is_ok());
+/// assert!(validate_against_source(&pyc, magic, "m", edited, CheckHashBasedPycs::Always).is_err());
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum CheckHashBasedPycs {
     /// Check checked-hash pycs only (the default).

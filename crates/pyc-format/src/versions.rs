@@ -5,6 +5,13 @@ use std::fmt;
 use crate::Magic;
 
 /// A CPython `major.minor` release line, such as 3.14.
+///
+/// Versions order as numbers, not as strings:
+///
+/// ```
+/// use pyc_format::PythonVersion;
+/// assert!(PythonVersion::new(3, 9) < PythonVersion::new(3, 14));
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct PythonVersion {
     /// The major version, 3 for every release this crate knows.
@@ -15,6 +22,11 @@ pub struct PythonVersion {
 
 impl PythonVersion {
     /// `major.minor`.
+    ///
+    /// ```
+    /// use pyc_format::PythonVersion;
+    /// assert_eq!(PythonVersion::new(3, 14).to_string(), "3.14");
+    /// ```
     pub const fn new(major: u8, minor: u8) -> Self {
         PythonVersion { major, minor }
     }
@@ -35,6 +47,13 @@ impl PythonVersion {
     }
 
     /// This release's entry in [`KNOWN_VERSIONS`], if it has one.
+    ///
+    /// ```
+    /// use pyc_format::PythonVersion;
+    /// let info = PythonVersion::new(3, 13).info().unwrap();
+    /// assert_eq!((info.magic, info.cache_tag), (3571, Some("cpython-313")));
+    /// assert!(PythonVersion::new(2, 7).info().is_none());
+    /// ```
     pub fn info(self) -> Option<&'static VersionInfo> {
         KNOWN_VERSIONS.iter().find(|info| info.version == self)
     }
@@ -60,6 +79,13 @@ pub enum HeaderLayout {
 
 impl HeaderLayout {
     /// The header length in bytes.
+    ///
+    /// ```
+    /// use pyc_format::{HeaderLayout, PythonVersion};
+    /// let layout = PythonVersion::new(3, 14).info().unwrap().header;
+    /// assert_eq!(layout, HeaderLayout::Flags);
+    /// assert_eq!(layout.byte_len(), 16);
+    /// ```
     pub const fn byte_len(self) -> usize {
         match self {
             HeaderLayout::MagicMtime => 8,
@@ -79,6 +105,14 @@ pub enum SourceHashAlgorithm {
 }
 
 /// What one CPython release line writes into its pycs.
+///
+/// ```
+/// use pyc_format::{HeaderLayout, PythonVersion};
+/// let info = PythonVersion::new(3, 15).info().unwrap();
+/// assert_eq!(info.magic, 3666);
+/// assert_eq!(info.cache_tag, Some("cpython-315"));
+/// assert_eq!(info.header, HeaderLayout::Flags);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct VersionInfo {
     /// The release line.
@@ -97,12 +131,27 @@ pub struct VersionInfo {
 
 impl VersionInfo {
     /// The four magic bytes, as `importlib.util.MAGIC_NUMBER`.
+    ///
+    /// ```
+    /// use pyc_format::{Magic, PythonVersion};
+    /// // `importlib.util.MAGIC_NUMBER` of CPython 3.13.
+    /// let magic = PythonVersion::new(3, 13).info().unwrap().magic_bytes();
+    /// assert_eq!(magic, Magic(*b"\xf3\r\r\n"));
+    /// ```
     pub const fn magic_bytes(&self) -> Magic {
         Magic::from_number(self.magic)
     }
 
     /// The source-hash algorithm of this line, `None` before hash-based pycs
     /// existed (3.7).
+    ///
+    /// ```
+    /// use pyc_format::{PythonVersion, SourceHashAlgorithm};
+    /// let algorithm = |minor| PythonVersion::new(3, minor).info().unwrap().source_hash_algorithm();
+    /// assert_eq!(algorithm(14), Some(SourceHashAlgorithm::SipHash13));
+    /// assert_eq!(algorithm(10), Some(SourceHashAlgorithm::SipHash24));
+    /// assert_eq!(algorithm(6), None);
+    /// ```
     pub fn source_hash_algorithm(&self) -> Option<SourceHashAlgorithm> {
         match self.header {
             HeaderLayout::Flags => Some(SourceHashAlgorithm::for_magic(self.magic)),
@@ -115,6 +164,12 @@ impl SourceHashAlgorithm {
     /// The algorithm an interpreter with this magic number uses; magic numbers
     /// from 3450 (3.11a1) on use SipHash-1-3, also for releases newer than
     /// this table.
+    ///
+    /// ```
+    /// use pyc_format::SourceHashAlgorithm;
+    /// assert_eq!(SourceHashAlgorithm::for_magic(3495), SourceHashAlgorithm::SipHash13); // 3.11
+    /// assert_eq!(SourceHashAlgorithm::for_magic(3439), SourceHashAlgorithm::SipHash24); // 3.10
+    /// ```
     pub const fn for_magic(magic: u16) -> Self {
         if magic >= 3450 {
             SourceHashAlgorithm::SipHash13
@@ -143,6 +198,13 @@ const fn line(
 /// numbers are those of `Include/internal/pycore_magic_number.h` (formerly
 /// `Lib/importlib/_bootstrap_external.py`); the ones for 3.11, 3.13, 3.14 and
 /// 3.15 are checked against real interpreters by the fixture tests.
+///
+/// ```
+/// use pyc_format::{KNOWN_VERSIONS, PythonVersion};
+/// assert_eq!(KNOWN_VERSIONS[0].version, PythonVersion::new(3, 0));
+/// let newest = KNOWN_VERSIONS.last().unwrap();
+/// assert_eq!((newest.version, newest.magic), (PythonVersion::new(3, 15), 3666));
+/// ```
 pub const KNOWN_VERSIONS: &[VersionInfo] = {
     use HeaderLayout::*;
     &[

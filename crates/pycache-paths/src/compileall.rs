@@ -26,6 +26,17 @@ use pyc_format::PythonVersion;
 
 /// The `ddir`, `stripdir` and `prependdir` arguments of
 /// `compileall.compile_file`.
+///
+/// ```
+/// use std::path::Path;
+/// use pycache_paths::compileall::{DestinationRewrite, dfile};
+/// use pyc_format::PythonVersion;
+///
+/// // compile_file('src/pkg/mod.py', ddir='/srv/app')
+/// let rewrite = DestinationRewrite { ddir: Some(Path::new("/srv/app")), ..Default::default() };
+/// let out = dfile(Path::new("src/pkg/mod.py"), &rewrite, PythonVersion::new(3, 14)).unwrap();
+/// assert_eq!(out.path.as_deref(), Some(Path::new("/srv/app/mod.py")));
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct DestinationRewrite<'a> {
     /// `-d DESTDIR` for a file named on the command line.
@@ -39,6 +50,20 @@ pub struct DestinationRewrite<'a> {
 impl<'a> DestinationRewrite<'a> {
     /// What `compile_dir(dir, ddir=...)` passes down to each file: a `ddir`
     /// becomes "strip `dir`, prepend `ddir`".
+    ///
+    /// ```
+    /// use std::path::Path;
+    /// use pycache_paths::compileall::{DestinationRewrite, dfile};
+    /// use pyc_format::PythonVersion;
+    ///
+    /// // compile_dir('src', ddir='/srv/app') reaching src/pkg/mod.py
+    /// let rewrite = DestinationRewrite { ddir: Some(Path::new("/srv/app")), ..Default::default() }
+    ///     .for_directory(Path::new("src"));
+    /// assert_eq!(rewrite.stripdir, Some(Path::new("src")));
+    /// assert_eq!(rewrite.prependdir, Some(Path::new("/srv/app")));
+    /// let out = dfile(Path::new("src/pkg/mod.py"), &rewrite, PythonVersion::new(3, 14)).unwrap();
+    /// assert_eq!(out.path.as_deref(), Some(Path::new("/srv/app/pkg/mod.py")));
+    /// ```
     pub fn for_directory(self, dir: &'a Path) -> Self {
         match self.ddir {
             Some(ddir) => DestinationRewrite {
@@ -66,6 +91,15 @@ pub struct Dfile {
 impl Dfile {
     /// The line compileall prints (without `-qq`) when
     /// [`Dfile::stripdir_not_prefix`] is set.
+    ///
+    /// ```
+    /// use std::path::Path;
+    /// use pycache_paths::compileall::Dfile;
+    /// assert_eq!(
+    ///     Dfile::stripdir_warning(Path::new("/elsewhere"), Path::new("src/pkg/mod.py")),
+    ///     "The stripdir path '/elsewhere' is not a valid prefix for source path 'src/pkg/mod.py'; ignoring"
+    /// );
+    /// ```
     pub fn stripdir_warning(stripdir: &Path, fullname: &Path) -> String {
         format!(
             "The stripdir path {} is not a valid prefix for source path {}; ignoring",
@@ -77,6 +111,17 @@ impl Dfile {
 
 /// `os.path.join()` called with no arguments, which compileall does when
 /// stripping leaves nothing: Python raises `TypeError`.
+///
+/// ```
+/// use std::path::Path;
+/// use pycache_paths::compileall::{DestinationRewrite, dfile};
+/// use pyc_format::PythonVersion;
+///
+/// // compile_file('src/pkg/mod.py', stripdir='src/pkg/mod.py')
+/// let rewrite = DestinationRewrite { stripdir: Some(Path::new("src/pkg/mod.py")), ..Default::default() };
+/// let err = dfile(Path::new("src/pkg/mod.py"), &rewrite, PythonVersion::new(3, 14)).unwrap_err();
+/// assert_eq!(err.to_string(), "join() missing 1 required positional argument: 'a'");
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct EmptyJoin;
 
@@ -92,6 +137,21 @@ impl std::error::Error for EmptyJoin {}
 /// in the given release line: 3.11 removes matching components pairwise
 /// (`list.remove`, so the first equal component anywhere goes); 3.12+ strips
 /// only a component-wise prefix.
+///
+/// ```
+/// use std::path::Path;
+/// use pycache_paths::compileall::{DestinationRewrite, dfile};
+/// use pyc_format::PythonVersion;
+///
+/// // compile_file('src/pkg/mod.py', stripdir='src/lib'): not a prefix.
+/// let rewrite = DestinationRewrite { stripdir: Some(Path::new("src/lib")), ..Default::default() };
+/// let source = Path::new("src/pkg/mod.py");
+/// let py311 = dfile(source, &rewrite, PythonVersion::new(3, 11)).unwrap();
+/// assert_eq!(py311.path.as_deref(), Some(Path::new("pkg/mod.py")));
+/// let py314 = dfile(source, &rewrite, PythonVersion::new(3, 14)).unwrap();
+/// assert_eq!(py314.path, None); // the source path itself
+/// assert!(py314.stripdir_not_prefix); // and compileall prints a warning
+/// ```
 pub fn dfile(
     fullname: &Path,
     rewrite: &DestinationRewrite<'_>,
@@ -173,6 +233,12 @@ fn basename(path: &[u8]) -> &[u8] {
 }
 
 /// Why the `-e` check could not be answered.
+///
+/// ```
+/// use pycache_paths::compileall::ResolveError;
+/// let err = ResolveError::SymlinkLoop("/tmp/x/loop1".into());
+/// assert_eq!(err.to_string(), "Symlink loop from '/tmp/x/loop1'");
+/// ```
 #[derive(Debug)]
 pub enum ResolveError {
     /// 3.11's `Path.resolve()` raises `RuntimeError: Symlink loop from
@@ -203,6 +269,29 @@ impl std::error::Error for ResolveError {}
 /// whose resolved target is not inside `limit` (`Path(limit).resolve() not
 /// in Path(fullname).resolve().parents`), so compileall skips it silently.
 /// Sources that are not symlinks are never skipped.
+///
+/// ```
+/// use std::os::unix::fs::symlink;
+/// use pycache_paths::compileall::symlink_leaves;
+/// use pyc_format::PythonVersion;
+///
+/// let tmp = tempfile::tempdir()?;
+/// let cwd = tmp.path().canonicalize()?;
+/// std::fs::create_dir_all(cwd.join("lib/real"))?;
+/// std::fs::write(cwd.join("lib/real/m.py"), "")?;
+/// std::fs::write(cwd.join("outside.py"), "")?;
+/// symlink("../outside.py", cwd.join("lib/out.py"))?;
+/// symlink("real/m.py", cwd.join("lib/inner.py"))?;
+///
+/// // `fullname` is looked at from the process's working directory, so
+/// // these paths are absolute; `cwd` only resolves relative ones.
+/// let limit = cwd.join("lib");
+/// let leaves = |source: &str| symlink_leaves(&cwd.join(source), &limit, &cwd, PythonVersion::new(3, 14));
+/// assert!(leaves("lib/out.py")?); // compileall -e lib skips it
+/// assert!(!leaves("lib/inner.py")?);
+/// assert!(!leaves("outside.py")?); // not a symlink
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn symlink_leaves(
     fullname: &Path,
     limit: &Path,
@@ -219,6 +308,23 @@ pub fn symlink_leaves(
 }
 
 /// `pathlib.Path(path).resolve()` (non-strict) in the given release line.
+///
+/// ```
+/// use std::os::unix::fs::symlink;
+/// use pycache_paths::compileall::path_resolve;
+/// use pyc_format::PythonVersion;
+///
+/// let tmp = tempfile::tempdir()?;
+/// let cwd = tmp.path().canonicalize()?;
+/// symlink("loop2", cwd.join("loop1"))?;
+/// symlink("loop1", cwd.join("loop2"))?;
+/// // 3.11 raises RuntimeError("Symlink loop from '<cwd>/loop1'") ...
+/// let err = path_resolve("loop1".as_ref(), &cwd, PythonVersion::new(3, 11)).unwrap_err();
+/// assert_eq!(err.to_string(), format!("Symlink loop from '{}'", cwd.join("loop1").display()));
+/// // ... 3.13+ returns the path where the loop was found.
+/// assert_eq!(path_resolve("loop1".as_ref(), &cwd, PythonVersion::new(3, 14))?, cwd.join("loop1"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn path_resolve(
     path: &Path,
     cwd: &Path,
@@ -240,6 +346,20 @@ const fn libc_eloop() -> i32 {
 
 /// `os.path.realpath(path, strict=False)`: resolve every symlink that can be
 /// resolved, keep the rest of the path as written, detect loops.
+///
+/// ```
+/// use std::os::unix::fs::symlink;
+/// use pycache_paths::compileall::realpath;
+///
+/// let tmp = tempfile::tempdir()?;
+/// let cwd = tmp.path().canonicalize()?;
+/// std::fs::create_dir_all(cwd.join("lib/real"))?;
+/// symlink("real", cwd.join("lib/alias"))?;
+/// symlink("missing", cwd.join("dangling"))?;
+/// assert_eq!(realpath("lib/../lib/alias/./m.py".as_ref(), &cwd), cwd.join("lib/real/m.py"));
+/// assert_eq!(realpath("dangling".as_ref(), &cwd), cwd.join("missing"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn realpath(path: &Path, cwd: &Path) -> PathBuf {
     let filename = path.as_os_str().as_bytes();
     let mut rest: Vec<Part> = filename

@@ -39,6 +39,19 @@ const OPT: &[u8] = b"opt-";
 
 /// The optimization level a bytecode path is computed for: the
 /// `optimization` argument of `cache_from_source`.
+///
+/// ```
+/// use std::path::Path;
+/// use pycache_paths::{CacheLayout, Optimization};
+/// use pyc_format::PythonVersion;
+///
+/// // An interpreter run with -OO (sys.flags.optimize == 2).
+/// let layout = CacheLayout { optimize_flag: 2, ..CacheLayout::new(PythonVersion::new(3, 14), "cpython-314") };
+/// let pyc = |opt| layout.cache_from_source(Path::new("m.py"), opt, Path::new("/")).unwrap();
+/// assert_eq!(pyc(Optimization::Interpreter), Path::new("__pycache__/m.cpython-314.opt-2.pyc"));
+/// assert_eq!(pyc(Optimization::Level(0)), Path::new("__pycache__/m.cpython-314.opt-0.pyc"));
+/// assert_eq!(pyc(Optimization::Text("".as_ref())), Path::new("__pycache__/m.cpython-314.pyc"));
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Optimization<'a> {
     /// `optimization=None`: the interpreter's own `sys.flags.optimize`.
@@ -52,6 +65,18 @@ pub enum Optimization<'a> {
 
 /// Why importlib refuses to compute a path. `Display` gives Python's
 /// message; [`PathError::exception_type`] the exception class.
+///
+/// ```
+/// use std::path::Path;
+/// use pycache_paths::{CacheLayout, Optimization};
+/// use pyc_format::PythonVersion;
+///
+/// let layout = CacheLayout::new(PythonVersion::new(3, 14), "cpython-314");
+/// let err = layout
+///     .cache_from_source(Path::new("m.py"), Optimization::Text("a-b".as_ref()), Path::new("/"))
+///     .unwrap_err();
+/// assert_eq!(format!("{}: {err}", err.exception_type()), "ValueError: 'a-b' is not alphanumeric");
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum PathError {
     /// `ValueError: 'x' is not alphanumeric` (cache_from_source).
@@ -75,6 +100,12 @@ pub enum PathError {
 
 impl PathError {
     /// The Python exception class raised for this error.
+    ///
+    /// ```
+    /// use pycache_paths::PathError;
+    /// assert_eq!(PathError::NoCacheTag.exception_type(), "NotImplementedError");
+    /// assert_eq!(PathError::OptimizationPrefix.exception_type(), "ValueError");
+    /// ```
     pub fn exception_type(&self) -> &'static str {
         match self {
             PathError::NoCacheTag => "NotImplementedError",
@@ -119,6 +150,20 @@ impl std::error::Error for PathError {}
 
 /// What importlib reads from the interpreter (`sys.implementation`,
 /// `sys.flags`, `sys.pycache_prefix`) to place bytecode files.
+///
+/// ```
+/// use std::path::{Path, PathBuf};
+/// use pycache_paths::{CacheLayout, Optimization};
+/// use pyc_format::PythonVersion;
+///
+/// // python3.14 -X pycache_prefix=/var/cache/pyc, run in /tmp/rpt
+/// let layout = CacheLayout {
+///     pycache_prefix: Some(PathBuf::from("/var/cache/pyc")),
+///     ..CacheLayout::new(PythonVersion::new(3, 14), "cpython-314")
+/// };
+/// let pyc = layout.cache_from_source(Path::new("pkg/mod.py"), Optimization::Interpreter, Path::new("/tmp/rpt"));
+/// assert_eq!(pyc.unwrap(), Path::new("/var/cache/pyc/tmp/rpt/pkg/mod.cpython-314.pyc"));
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CacheLayout {
     /// The interpreter's release line; path rules changed between lines.
@@ -133,6 +178,14 @@ pub struct CacheLayout {
 
 impl CacheLayout {
     /// A layout with no `-O` and no pycache prefix.
+    ///
+    /// ```
+    /// use pycache_paths::CacheLayout;
+    /// use pyc_format::PythonVersion;
+    /// let layout = CacheLayout::new(PythonVersion::new(3, 13), "cpython-313");
+    /// assert_eq!(layout.cache_tag.as_deref(), Some("cpython-313"));
+    /// assert_eq!((layout.optimize_flag, layout.pycache_prefix), (0, None));
+    /// ```
     pub fn new(version: PythonVersion, cache_tag: &str) -> Self {
         CacheLayout {
             version,
@@ -146,6 +199,29 @@ impl CacheLayout {
     ///
     /// `cwd` is `os.getcwd()`, used only to make the source's directory
     /// absolute under a pycache prefix.
+    ///
+    /// ```
+    /// use std::path::{Path, PathBuf};
+    /// use pycache_paths::{CacheLayout, Optimization};
+    /// use pyc_format::PythonVersion;
+    ///
+    /// let cwd = Path::new("/tmp/rpt");
+    /// let py314 = CacheLayout::new(PythonVersion::new(3, 14), "cpython-314");
+    /// let pyc = |layout: &CacheLayout, source: &str| {
+    ///     layout.cache_from_source(Path::new(source), Optimization::Interpreter, cwd).unwrap()
+    /// };
+    /// assert_eq!(pyc(&py314, "/usr/lib/python3/foo.bar.py"), Path::new("/usr/lib/python3/__pycache__/foo.bar.cpython-314.pyc"));
+    /// // A name without a dot keeps importlib's quirk.
+    /// assert_eq!(pyc(&py314, "Makefile"), Path::new("__pycache__/Makefilecpython-314.pyc"));
+    ///
+    /// // Under -X pycache_prefix=/var/cache/pyc, 3.11 keeps a leading "./"
+    /// // that 3.13+ drops.
+    /// let prefix = Some(PathBuf::from("/var/cache/pyc"));
+    /// let py311 = CacheLayout { pycache_prefix: prefix.clone(), ..CacheLayout::new(PythonVersion::new(3, 11), "cpython-311") };
+    /// let py314 = CacheLayout { pycache_prefix: prefix, ..py314 };
+    /// assert_eq!(pyc(&py311, "./pkg/mod.py"), Path::new("/var/cache/pyc/tmp/rpt/./pkg/mod.cpython-311.pyc"));
+    /// assert_eq!(pyc(&py314, "./pkg/mod.py"), Path::new("/var/cache/pyc/tmp/rpt/pkg/mod.cpython-314.pyc"));
+    /// ```
     pub fn cache_from_source(
         &self,
         source: &Path,
@@ -215,6 +291,26 @@ impl CacheLayout {
     }
 
     /// `importlib.util.source_from_cache(path)`.
+    ///
+    /// ```
+    /// use std::path::Path;
+    /// use pycache_paths::CacheLayout;
+    /// use pyc_format::PythonVersion;
+    ///
+    /// let layout = CacheLayout::new(PythonVersion::new(3, 14), "cpython-314");
+    /// let source = |pyc: &str| layout.source_from_cache(Path::new(pyc));
+    /// // The tag in the name is not checked against the interpreter's.
+    /// assert_eq!(source("pkg/__pycache__/mod.cpython-311.pyc").unwrap(), Path::new("pkg/mod.py"));
+    /// assert_eq!(
+    ///     source("pkg/mod.pyc").unwrap_err().to_string(),
+    ///     "__pycache__ not bottom-level directory in 'pkg/mod.pyc'"
+    /// );
+    /// assert_eq!(source("pkg/__pycache__/mod.pyc").unwrap_err().to_string(), "expected only 2 or 3 dots in 'mod.pyc'");
+    /// assert_eq!(
+    ///     source("pkg/__pycache__/mod.cpython-314.x-1.pyc").unwrap_err().to_string(),
+    ///     "optimization portion of filename does not start with 'opt-'"
+    /// );
+    /// ```
     pub fn source_from_cache(&self, cache: &Path) -> Result<PathBuf, PathError> {
         if self.cache_tag.is_none() {
             return Err(PathError::NoCacheTag);

@@ -2,117 +2,25 @@
 //! from recording them with real CPython; nothing here says what the
 //! outcome should be, except that a usage error is one.
 
-use std::collections::BTreeMap;
-
-use super::{BASE_MTIME, Bytes, Entry, Mode, Node, Scenario, Setup};
-
-/// A tree under construction; each file's mtime is [`BASE_MTIME`] plus its
-/// position, so every pyc header differs.
-#[derive(Clone, Default)]
-struct Tree(Vec<Entry>);
-
-impl Tree {
-    fn push(mut self, path: impl Into<Bytes>, node: Node) -> Tree {
-        self.0.push(Entry {
-            path: path.into(),
-            node,
-            mode: None,
-        });
-        self
-    }
-
-    fn file(self, path: impl Into<Bytes>, contents: impl Into<Bytes>) -> Tree {
-        let mtime = BASE_MTIME + self.0.len() as i64;
-        self.file_at(path, contents, mtime, 0)
-    }
-
-    fn file_at(
-        self,
-        path: impl Into<Bytes>,
-        contents: impl Into<Bytes>,
-        mtime: i64,
-        mtime_nsec: u32,
-    ) -> Tree {
-        self.push(
-            path,
-            Node::File {
-                contents: contents.into(),
-                mtime,
-                mtime_nsec,
-            },
-        )
-    }
-
-    fn dir(self, path: impl Into<Bytes>) -> Tree {
-        self.push(path, Node::Dir)
-    }
-
-    fn symlink(self, path: impl Into<Bytes>, target: impl Into<Bytes>) -> Tree {
-        self.push(
-            path,
-            Node::Symlink {
-                target: target.into(),
-            },
-        )
-    }
-
-    fn fifo(self, path: impl Into<Bytes>) -> Tree {
-        self.push(path, Node::Fifo)
-    }
-
-    /// Gives the last entry these permission bits.
-    fn mode(mut self, mode: u32) -> Tree {
-        self.0.last_mut().expect("an entry").mode = Some(Mode(mode));
-        self
-    }
-
-    fn and(mut self, other: &Tree) -> Tree {
-        self.0.extend(other.0.iter().cloned());
-        self
-    }
-}
+use super::{BASE_MTIME, Bytes, Mode, Scenario, Setup, Tree};
 
 fn bytes_list(args: &[&str]) -> Vec<Bytes> {
     args.iter().map(|a| Bytes::from(*a)).collect()
 }
 
 fn scenario(name: &str, group: &str, tree: &Tree, args: &[&str]) -> Scenario {
-    scenario_bytes(name, group, tree, bytes_list(args))
+    Scenario::new(name, group, tree, args)
 }
 
 fn scenario_bytes(name: &str, group: &str, tree: &Tree, args: Vec<Bytes>) -> Scenario {
-    let unordered = Scenario::uses_workers(&args);
     Scenario {
-        name: name.to_owned(),
-        group: group.to_owned(),
-        tree: tree.0.clone(),
+        unordered: Scenario::uses_workers(&args),
         args,
-        env: BTreeMap::new(),
-        stdin: None,
-        setup: Vec::new(),
-        unprivileged: false,
-        umask: None,
-        unordered,
-        usage_error: Vec::new(),
+        ..Scenario::new(name, group, tree, &[])
     }
 }
 
 impl Scenario {
-    fn env(mut self, key: &str, value: &str) -> Scenario {
-        self.env.insert(key.to_owned(), value.to_owned());
-        self
-    }
-
-    fn stdin(mut self, bytes: impl Into<Bytes>) -> Scenario {
-        self.stdin = Some(bytes.into());
-        self
-    }
-
-    fn setup(mut self, step: Setup) -> Scenario {
-        self.setup.push(step);
-        self
-    }
-
     /// First compiles with `args` (real CPython, `-qq`).
     fn precompiled_with(self, args: &[&str]) -> Scenario {
         let args = ["-qq"].iter().chain(args).copied().collect::<Vec<_>>();
@@ -129,21 +37,6 @@ impl Scenario {
             .collect();
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         self.precompiled_with(&args)
-    }
-
-    fn unprivileged(mut self) -> Scenario {
-        self.unprivileged = true;
-        self
-    }
-
-    fn umask(mut self, mask: u32) -> Scenario {
-        self.umask = Some(Mode(mask));
-        self
-    }
-
-    fn usage(mut self, options: &[&str]) -> Scenario {
-        self.usage_error = options.iter().map(|o| o.to_string()).collect();
-        self
     }
 }
 
@@ -920,7 +813,7 @@ pub fn all() -> Vec<Scenario> {
         ),
     ]);
 
-    // Permission bits only stop uid 65534.
+    // Permission bits only stop a run without root's permission override.
     let g = "permissions";
     all.extend([
         scenario(

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::ffi::{CString, OsStr, OsString};
-use std::os::unix::ffi::OsStrExt;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
@@ -85,59 +85,7 @@ impl Scratch {
 
     /// Creates the tree's entries, in order.
     pub fn build(&self, tree: &[Entry]) {
-        let mut modes = Vec::new();
-        for entry in tree {
-            let path = self.path_of(&entry.path);
-            self.make_parents(&path);
-            let default = match &entry.node {
-                Node::Dir => {
-                    // Listed after its contents only to get a mode.
-                    if !std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_dir()) {
-                        std::fs::create_dir(&path).unwrap_or_else(|e| panic!("{path:?}: {e}"));
-                    }
-                    0o755
-                }
-                Node::File {
-                    contents,
-                    mtime,
-                    mtime_nsec,
-                } => {
-                    std::fs::write(&path, self.expand(&contents.0)).unwrap();
-                    set_mtime(&path, *mtime, *mtime_nsec);
-                    0o644
-                }
-                Node::Symlink { target } => {
-                    std::os::unix::fs::symlink(self.expand_os(&target.0), &path).unwrap();
-                    continue;
-                }
-                Node::Fifo => {
-                    mkfifo(&path);
-                    0o644
-                }
-            };
-            modes.push((path, entry.mode.map_or(default, |m| m.0)));
-        }
-        // Modes last, innermost first: nothing is created in a folder after
-        // it got its final mode.
-        for (path, mode) in modes.iter().rev() {
-            set_mode(path, *mode);
-        }
-    }
-
-    fn make_parents(&self, path: &Path) {
-        let mut missing = Vec::new();
-        let mut parent = path.parent();
-        while let Some(dir) = parent {
-            if std::fs::symlink_metadata(dir).is_ok() {
-                break;
-            }
-            missing.push(dir.to_owned());
-            parent = dir.parent();
-        }
-        for dir in missing.iter().rev() {
-            std::fs::create_dir(dir).unwrap();
-            set_mode(dir, 0o755);
-        }
+        build(&self.root, tree, &|bytes| self.expand(bytes));
     }
 
     /// Applies one setup step (other than running CPython).
@@ -176,18 +124,18 @@ impl Scratch {
             }
             Setup::Symlink { path, target } => {
                 let path = self.path_of(path);
-                self.make_parents(&path);
+                make_parents(&path);
                 std::os::unix::fs::symlink(self.expand_os(&target.0), &path).unwrap();
             }
             Setup::Mkdir { path } => {
                 let path = self.path_of(path);
-                self.make_parents(&path);
+                make_parents(&path);
                 std::fs::create_dir(&path).unwrap();
                 set_mode(&path, 0o755);
             }
             Setup::Fifo { path } => {
                 let path = self.path_of(path);
-                self.make_parents(&path);
+                make_parents(&path);
                 mkfifo(&path);
                 set_mode(&path, 0o644);
             }
@@ -206,87 +154,165 @@ impl Scratch {
     /// Everything in the tree and outside folder, sorted by path, with the
     /// scratch folder's name hidden; and the groups of hard links.
     pub fn snapshot(&self) -> (Vec<Found>, Vec<Vec<Bytes>>) {
-        let mut found = Vec::new();
-        let mut inodes: BTreeMap<(u64, u64), Vec<Bytes>> = BTreeMap::new();
-        for (dir, prefix) in [(&self.root, &b""[..]), (&self.out, &b"../o/"[..])] {
-            self.visit(dir, prefix, &mut found, &mut inodes);
-        }
-        found.sort_by(|a, b| a.path.cmp(&b.path));
-        let mut links: Vec<Vec<Bytes>> = inodes
-            .into_values()
-            .filter(|paths| paths.len() > 1)
-            .map(|mut paths| {
-                paths.sort();
-                paths
-            })
-            .collect();
-        links.sort();
-        (found, links)
+        let hide = |bytes: &[u8]| self.hide(bytes);
+        snapshot_of(&[(&self.root, &b""[..]), (&self.out, &b"../o/"[..])], &hide)
     }
+}
 
-    fn visit(
-        &self,
-        dir: &Path,
-        prefix: &[u8],
-        found: &mut Vec<Found>,
-        inodes: &mut BTreeMap<(u64, u64), Vec<Bytes>>,
-    ) {
-        let mut names: Vec<OsString> = std::fs::read_dir(dir)
-            .unwrap_or_else(|e| panic!("listing {dir:?}: {e}"))
-            .map(|item| item.unwrap().file_name())
-            .collect();
-        names.sort_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
-        for name in names {
-            let path = dir.join(&name);
-            let relative = Bytes(self.hide(&[prefix, name.as_bytes()].concat()));
-            let meta = std::fs::symlink_metadata(&path).unwrap();
-            let file_type = meta.file_type();
-            let kind = if file_type.is_symlink() {
-                Kind::Symlink
-            } else if file_type.is_dir() {
-                Kind::Dir
-            } else if file_type.is_file() {
-                Kind::File
-            } else if std::os::unix::fs::FileTypeExt::is_fifo(&file_type) {
-                Kind::Fifo
-            } else {
-                Kind::Other
-            };
-            let mut entry = Found {
-                path: relative.clone(),
-                kind,
-                mode: Mode(meta.mode() & 0o7777),
-                contents: None,
-                digest: None,
-                target: None,
-            };
-            match kind {
-                Kind::File => {
-                    let bytes = self.hide(&std::fs::read(&path).unwrap());
-                    if bytes.len() <= CONTENTS_LIMIT {
-                        entry.contents = Some(Bytes(bytes));
-                    } else {
-                        entry.digest = Some(digest(&bytes));
-                    }
-                    if meta.nlink() > 1 {
-                        inodes
-                            .entry((meta.dev(), meta.ino()))
-                            .or_default()
-                            .push(relative.clone());
-                    }
+/// Creates `tree`'s entries under the existing folder `root`, in order;
+/// `expand` rewrites paths, contents and link targets first.
+pub fn build(root: &Path, tree: &[Entry], expand: &dyn Fn(&[u8]) -> Vec<u8>) {
+    let expand_os = |bytes: &[u8]| OsString::from_vec(expand(bytes));
+    let mut modes = Vec::new();
+    for entry in tree {
+        let path = root.join(expand_os(&entry.path.0));
+        make_parents(&path);
+        let default = match &entry.node {
+            Node::Dir => {
+                // Listed after its contents only to get a mode.
+                if !std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_dir()) {
+                    std::fs::create_dir(&path).unwrap_or_else(|e| panic!("{path:?}: {e}"));
                 }
-                Kind::Symlink => {
-                    let target = std::fs::read_link(&path).unwrap();
-                    entry.target = Some(Bytes(self.hide(target.as_os_str().as_bytes())));
+                0o755
+            }
+            Node::File {
+                contents,
+                mtime,
+                mtime_nsec,
+            } => {
+                std::fs::write(&path, expand(&contents.0))
+                    .unwrap_or_else(|e| panic!("writing {path:?}: {e}"));
+                set_mtime(&path, *mtime, *mtime_nsec);
+                0o644
+            }
+            Node::Symlink { target } => {
+                std::os::unix::fs::symlink(expand_os(&target.0), &path).unwrap();
+                continue;
+            }
+            Node::Fifo => {
+                mkfifo(&path);
+                0o644
+            }
+        };
+        modes.push((path, entry.mode.map_or(default, |m| m.0)));
+    }
+    // Modes last, innermost first: nothing is created in a folder after it
+    // got its final mode.
+    for (path, mode) in modes.iter().rev() {
+        set_mode(path, *mode);
+    }
+}
+
+/// Creates the missing folders above `path` (mode 0o755).
+fn make_parents(path: &Path) {
+    let mut missing = Vec::new();
+    let mut parent = path.parent();
+    while let Some(dir) = parent {
+        if std::fs::symlink_metadata(dir).is_ok() {
+            break;
+        }
+        missing.push(dir.to_owned());
+        parent = dir.parent();
+    }
+    for dir in missing.iter().rev() {
+        std::fs::create_dir(dir).unwrap();
+        set_mode(dir, 0o755);
+    }
+}
+
+/// Everything under `root`, as a scenario's record lists it (kind, mode,
+/// contents or fingerprint, link target; sorted by path), and the groups
+/// of hard links; paths are relative to `root`.
+pub fn snapshot(root: &Path) -> (Vec<Found>, Vec<Vec<Bytes>>) {
+    snapshot_of(&[(root, &b""[..])], &|bytes| bytes.to_vec())
+}
+
+/// Everything under each folder, its paths prefixed with the folder's
+/// prefix; `hide` rewrites paths, contents and link targets.
+fn snapshot_of(
+    folders: &[(&Path, &[u8])],
+    hide: &dyn Fn(&[u8]) -> Vec<u8>,
+) -> (Vec<Found>, Vec<Vec<Bytes>>) {
+    let mut found = Vec::new();
+    let mut inodes: BTreeMap<(u64, u64), Vec<Bytes>> = BTreeMap::new();
+    for (dir, prefix) in folders {
+        visit(dir, prefix, hide, &mut found, &mut inodes);
+    }
+    found.sort_by(|a, b| a.path.cmp(&b.path));
+    let mut links: Vec<Vec<Bytes>> = inodes
+        .into_values()
+        .filter(|paths| paths.len() > 1)
+        .map(|mut paths| {
+            paths.sort();
+            paths
+        })
+        .collect();
+    links.sort();
+    (found, links)
+}
+
+fn visit(
+    dir: &Path,
+    prefix: &[u8],
+    hide: &dyn Fn(&[u8]) -> Vec<u8>,
+    found: &mut Vec<Found>,
+    inodes: &mut BTreeMap<(u64, u64), Vec<Bytes>>,
+) {
+    let mut names: Vec<OsString> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("listing {dir:?}: {e}"))
+        .map(|item| item.unwrap().file_name())
+        .collect();
+    names.sort_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
+    for name in names {
+        let path = dir.join(&name);
+        let relative = Bytes(hide(&[prefix, name.as_bytes()].concat()));
+        let meta = std::fs::symlink_metadata(&path).unwrap();
+        let file_type = meta.file_type();
+        let kind = if file_type.is_symlink() {
+            Kind::Symlink
+        } else if file_type.is_dir() {
+            Kind::Dir
+        } else if file_type.is_file() {
+            Kind::File
+        } else if std::os::unix::fs::FileTypeExt::is_fifo(&file_type) {
+            Kind::Fifo
+        } else {
+            Kind::Other
+        };
+        let mut entry = Found {
+            path: relative.clone(),
+            kind,
+            mode: Mode(meta.mode() & 0o7777),
+            contents: None,
+            digest: None,
+            target: None,
+        };
+        match kind {
+            Kind::File => {
+                let bytes = hide(&std::fs::read(&path).unwrap());
+                if bytes.len() <= CONTENTS_LIMIT {
+                    entry.contents = Some(Bytes(bytes));
+                } else {
+                    entry.digest = Some(digest(&bytes));
                 }
-                _ => {}
+                if meta.nlink() > 1 {
+                    inodes
+                        .entry((meta.dev(), meta.ino()))
+                        .or_default()
+                        .push(relative.clone());
+                }
             }
-            found.push(entry);
-            if kind == Kind::Dir {
-                let child_prefix = [relative.0.as_slice(), b"/"].concat();
-                // The child prefix was hidden already; re-hiding is a no-op.
-                self.visit(&path, &child_prefix, found, inodes);
+            Kind::Symlink => {
+                let target = std::fs::read_link(&path).unwrap();
+                entry.target = Some(Bytes(hide(target.as_os_str().as_bytes())));
             }
+            _ => {}
+        }
+        found.push(entry);
+        if kind == Kind::Dir {
+            let child_prefix = [relative.0.as_slice(), b"/"].concat();
+            // The child prefix was hidden already; re-hiding is a no-op.
+            visit(&path, &child_prefix, hide, found, inodes);
         }
     }
 }

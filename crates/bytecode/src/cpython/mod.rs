@@ -312,6 +312,24 @@ impl Compiler for CpythonPool {
         self.options.max_workers
     }
 
+    /// Tells an idle worker of that kind to set up its process state now
+    /// (see `worker.py`): a one-way notice of a few bytes, so this never
+    /// waits, and the next request to that worker queues behind the
+    /// set-up as it would have behind its own. Workers started later set
+    /// up on their first request.
+    fn warm_up(&self, process: CompilerProcess) {
+        let mut state = self.shared.state.lock().unwrap();
+        if let Some(worker) = state
+            .idle
+            .iter_mut()
+            .find(|w| w.process == process && !w.warmed)
+        {
+            worker.warmed = true;
+            // A worker that died fails its next request, which reports it.
+            let _ = worker.send(&[b"S"]);
+        }
+    }
+
     fn cancel(&self) {
         let mut state = self.shared.state.lock().unwrap();
         state.cancelled = true;
@@ -490,6 +508,8 @@ struct Worker {
     child: Child,
     stdin: ChildStdin,
     stdout: BufReader<ChildStdout>,
+    /// Told to set up its process state ([`Compiler::warm_up`]).
+    warmed: bool,
 }
 
 impl Worker {
@@ -520,6 +540,7 @@ impl Worker {
             child,
             stdin,
             stdout,
+            warmed: false,
         };
         let handshake = match worker.read_frame() {
             Ok(frame) => {
@@ -542,14 +563,19 @@ impl Worker {
 
     /// Sends one frame made of `parts` and reads the answer frame.
     fn request(&mut self, parts: &[&[u8]]) -> io::Result<Vec<u8>> {
+        self.send(parts)?;
+        self.read_frame()
+    }
+
+    /// Sends one frame made of `parts`.
+    fn send(&mut self, parts: &[&[u8]]) -> io::Result<()> {
         let len: usize = parts.iter().map(|p| p.len()).sum();
         let len = u32::try_from(len).map_err(|_| io::Error::other("request larger than 4 GiB"))?;
         self.stdin.write_all(&len.to_le_bytes())?;
         for part in parts {
             self.stdin.write_all(part)?;
         }
-        self.stdin.flush()?;
-        self.read_frame()
+        self.stdin.flush()
     }
 
     fn read_frame(&mut self) -> io::Result<Vec<u8>> {

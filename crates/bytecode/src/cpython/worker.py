@@ -29,6 +29,9 @@
 #                     u32 len + dfile (empty: none), source
 #   repr request:     b"R", bytes
 #   regex request:    b"X", pattern in UTF-8
+#   set-up notice:    b"S" (no answer): set up the process state now, as
+#                     a compile request would, so that the imports overlap
+#                     the caller's preparation
 #   compile answer:   u32 len + stderr text, u8 n, n x (u8 ok, u32 len, data)
 #                     where data is marshal.dumps(code) or the error message
 #   repr answer:      repr(os.fsdecode(bytes)) in UTF-8
@@ -197,6 +200,9 @@ def _serve(*args, **kwargs):
             _send(repr(os.fsdecode(request[1:])).encode("utf-8", "surrogateescape"))
         elif op == b"X":
             _send(_check_regex(request[1:].decode("utf-8", "surrogateescape")))
+        elif op == b"S":
+            if not _ready:
+                return
         elif not _ready:
             _pending = request
             return
