@@ -433,6 +433,96 @@ fn completions_and_man_page_cover_every_flag() {
     }
 }
 
+/// `--check --report json`: the report carries exactly the problems the
+/// human `--check` prints, and stdout holds nothing but the report.
+#[test]
+fn check_report_lists_the_problems() {
+    let Some(python) = pythons::require("3.14", "--check --report json") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    sample().build(root);
+    // CPython compiles all but bad.py; then one source changes.
+    cpython(&python, root, &["-q", "pkg"]);
+    touch(&root.join("pkg/a.py"), "x = 2\n");
+    let human = ours(&python, root, &["--check", "pkg"]);
+    let json = ours(&python, root, &["--check", "--report", "json", "pkg"]);
+    assert_eq!(json.status.code(), human.status.code());
+    assert_eq!(human.status.code(), Some(1));
+    let report: Value = serde_json::from_slice(&json.stdout).expect("stdout is one JSON document");
+    assert_eq!(report["exit_code"], 1);
+    let problems = report["runs"][0]["problems"].as_array().unwrap();
+    let lines: Vec<String> = problems
+        .iter()
+        .map(|p| {
+            format!(
+                "{}: {} {} ({})",
+                p["source"].as_str().unwrap(),
+                p["kind"].as_str().unwrap(),
+                p["pyc"].as_str().unwrap(),
+                p["reason"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(lines, text(&human.stdout).lines().collect::<Vec<_>>());
+    let kinds: Vec<&str> = problems
+        .iter()
+        .map(|p| p["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        ["stale", "missing"],
+        "a.py changed, bad.py never compiled"
+    );
+}
+
+/// A list that cannot be read: CPython's exit status, and with the report
+/// on stdout, stdout is still nothing but the report (which says why).
+#[test]
+fn report_on_stdout_stays_pure_when_the_run_fails_early() {
+    let Some(python) = pythons::require("3.14", "--report json errors") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    sample().build(dir.path());
+    let expected = cpython(&python, dir.path(), &["-i", "no-such-list.txt"]);
+    let output = ours(
+        &python,
+        dir.path(),
+        &["--report", "json", "-i", "no-such-list.txt"],
+    );
+    assert_eq!(output.status.code(), expected.status.code());
+    let report: Value =
+        serde_json::from_slice(&output.stdout).expect("stdout is one JSON document");
+    assert_eq!(
+        report["runs"][0]["error"].as_str().unwrap(),
+        text(&expected.stdout).trim_end()
+    );
+}
+
+/// `compileall completions bash | head -1` and the same for `man`: a reader
+/// that stops early is not an error. The pipe's reading end is closed
+/// before the program starts, so every write meets a closed pipe.
+#[test]
+fn completions_and_man_page_survive_a_closed_pipe() {
+    for args in [&["completions", "bash"][..], &["man"]] {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let output = Command::new(scenarios::binary())
+            .args(args)
+            .stdout(writer)
+            .output()
+            .unwrap();
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{args:?}: {}",
+            text(&output.stderr)
+        );
+    }
+}
+
 /// The library example (under 30 lines) compiles a directory exactly as
 /// `python -m compileall -q` does.
 #[test]

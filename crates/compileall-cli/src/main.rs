@@ -32,13 +32,15 @@ fn main() -> ExitCode {
             no_disassembly,
         }) => inspect(&pycs, python.as_deref(), !no_disassembly),
         Some(Command::Completions { shell }) => {
-            clap_complete::generate(
-                shell,
-                &mut Cli::command(),
-                "compileall",
-                &mut std::io::stdout(),
-            );
-            0
+            // Generated in memory: clap_complete panics on a write error,
+            // and `| head` closes the pipe early.
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "compileall", &mut script);
+            match std::io::stdout().write_all(&script) {
+                Ok(()) => 0,
+                Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => 0,
+                Err(err) => usage_error(&err.to_string()),
+            }
         }
         Some(Command::Man) => {
             match clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout()) {
@@ -89,13 +91,59 @@ fn compile(args: Args) -> i32 {
     exit_code
 }
 
-/// One target's run: `python -m compileall` for `python`.
+/// One target's run: `python -m compileall` for `python`, recorded in the
+/// report (if any) however it ends.
 fn compile_for(
     args: &Args,
     python: PathBuf,
     file_list: &mut Option<Result<Vec<PathBuf>, FileListError>>,
     report: Option<&mut Report>,
 ) -> i32 {
+    let started = Instant::now();
+    let mut run = RunReport {
+        python: python.to_string_lossy().into_owned(),
+        ..RunReport::default()
+    };
+    // With a report on stdout, compileall's own messages would corrupt it;
+    // warnings and errors on stderr still go through.
+    let report_on_stdout = report.is_some() && args.report_file.is_none();
+    let code = match run_target(args, python, file_list, report_on_stdout, &mut run) {
+        Ok(code) => code,
+        Err(Failure::Usage(message)) => {
+            let code = usage_error(&message);
+            run.error = Some(message);
+            code
+        }
+        Err(Failure::Raised(line)) => {
+            run.error = Some(String::from_utf8_lossy(&line).into_owned());
+            traceback(&line)
+        }
+    };
+    run.exit_code = code;
+    run.seconds = report::seconds(started.elapsed());
+    if let Some(report) = report {
+        report.runs.push(run);
+    }
+    code
+}
+
+/// Why a target's run ended before compileall's own loop finished: printed
+/// (and recorded) by [`compile_for`].
+enum Failure {
+    /// argparse's `parser.error`, or the interpreter cannot be used: exit 2.
+    Usage(String),
+    /// compileall raised this exception (`Class: message`, the bytes
+    /// CPython's traceback ends with): exit 1.
+    Raised(Vec<u8>),
+}
+
+fn run_target(
+    args: &Args,
+    python: PathBuf,
+    file_list: &mut Option<Result<Vec<PathBuf>, FileListError>>,
+    report_on_stdout: bool,
+    run: &mut RunReport,
+) -> Result<i32, Failure> {
     let pool_options = PoolOptions {
         max_workers: match args.workers {
             0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
@@ -110,15 +158,16 @@ fn compile_for(
             CompilerProcess::PoolWorker
         },
     };
-    let started = Instant::now();
     // The interpreter starts while we check the arguments and walk the tree.
     let starting = {
         let python = python.clone();
         std::thread::spawn(move || CpythonPool::start(&python, pool_options))
     };
-    let pool = || match starting.join().expect("pool start does not panic") {
-        Ok(pool) => Ok(pool),
-        Err(err) => Err(usage_error(&err.to_string())),
+    let pool = || {
+        starting
+            .join()
+            .expect("pool start does not panic")
+            .map_err(|err| Failure::Usage(err.to_string()))
     };
 
     let pattern = args.rx.clone().filter(|p| !p.is_empty());
@@ -128,21 +177,14 @@ fn compile_for(
             // CPython compiles -x before its other checks: its verdict on
             // the pattern comes first.
             if let Some(pattern) = &pattern {
-                match pool() {
-                    Ok(pool) => {
-                        if let Some(code) = python_rejects(&pool, pattern) {
-                            return code;
-                        }
-                    }
-                    Err(code) => return code,
-                }
+                python_rejects(&pool()?, pattern)?;
             }
-            return match err {
-                UsageError::Usage(message) => usage_error(&message),
-                UsageError::Pattern(err) => usage_error(&format!(
-                    "-x: Python accepts this pattern, but it cannot be run here: {err}"
-                )),
-            };
+            return Err(Failure::Usage(match err {
+                UsageError::Usage(message) => message,
+                UsageError::Pattern(err) => {
+                    format!("-x: Python accepts this pattern, but it cannot be run here: {err}")
+                }
+            }));
         }
     };
     let options = invocation.options;
@@ -152,59 +194,57 @@ fn compile_for(
         match file_list.get_or_insert_with(|| read_file_list(flist)) {
             Ok(names) => dests.extend(names.iter().cloned()),
             Err(FileListError::Unreadable) => {
-                if options.quiet < 2 {
-                    println!("Error reading file list {}", flist.to_string_lossy());
+                let message = format!("Error reading file list {}", flist.to_string_lossy());
+                if options.quiet < 2 && !report_on_stdout {
+                    println!("{message}");
                 }
-                return 1;
+                run.error = Some(message);
+                return Ok(1);
             }
             Err(FileListError::NotUtf8(message)) => {
-                return traceback(format!("UnicodeDecodeError: {message}").as_bytes());
+                return Err(Failure::Raised(
+                    format!("UnicodeDecodeError: {message}").into_bytes(),
+                ));
             }
         }
     }
     let plan = (!dests.is_empty()).then(|| Plan::dests(&dests, &options));
 
-    let pool = match pool() {
-        Ok(pool) => pool,
-        Err(code) => return code,
-    };
-    if let Some(pattern) = &pattern
-        && let Some(code) = python_rejects(&pool, pattern)
-    {
-        return code;
+    let pool = pool()?;
+    let target = pool.target();
+    run.version = target.full_version.clone();
+    run.cache_tag = target.cache_tag.clone();
+    if let Some(pattern) = &pattern {
+        python_rejects(&pool, pattern)?;
     }
     let session = match Session::new(&pool) {
         Ok(session) => session.with_recursion_limit(pool.environment().recursion_limit),
-        Err(err) => return usage_error(&format!("cannot read the current directory: {err}")),
+        Err(err) => {
+            return Err(Failure::Usage(format!(
+                "cannot read the current directory: {err}"
+            )));
+        }
     };
     install_interrupt_handler(session.interrupt_flag());
     if args.check {
         let plan = plan.unwrap_or_else(|| Plan::path(&pool.environment().sys_path, &options));
-        return check(&session, plan, options.quiet);
+        let quiet = if report_on_stdout { 2 } else { options.quiet };
+        return check(&session, plan, quiet, run);
     }
 
-    // With a report on stdout, compileall's own messages would corrupt it;
-    // warnings on stderr still go through.
-    let report_on_stdout = report.is_some() && args.report_file.is_none();
     let mut terminal = TerminalSink::new(
         if report_on_stdout { 2 } else { options.quiet },
         report_on_stdout,
     );
-    let target = pool.target();
     let mut sink = ReportSink {
         inner: Some(&mut terminal),
-        run: RunReport {
-            python: python.to_string_lossy().into_owned(),
-            version: target.full_version.clone(),
-            cache_tag: target.cache_tag.clone(),
-            ..RunReport::default()
-        },
+        run: std::mem::take(run),
     };
     let outcome = match plan {
         Some(plan) => session.run(plan, &mut sink),
         None => session.compile_path(&pool.environment().sys_path, true, &options, &mut sink),
     };
-    let mut run = std::mem::take(&mut sink.run);
+    *run = std::mem::take(&mut sink.run);
     drop(sink);
     let code = match &outcome {
         Outcome::Completed { .. } => {
@@ -221,20 +261,20 @@ fn compile_for(
         }
         Outcome::Raised(exception) => {
             terminal.finish();
-            run.error = Some(String::from_utf8_lossy(&exception.line()).into_owned());
-            traceback(&exception.line())
+            return Err(Failure::Raised(exception.line()));
         }
     };
-    run.exit_code = code;
-    run.seconds = report::seconds(started.elapsed());
-    if let Some(report) = report {
-        report.runs.push(run);
-    }
-    code
+    Ok(code)
 }
 
-/// `--check`: prints each problem, exit status 1 if there is any.
-fn check(session: &Session<'_>, plan: Plan, quiet: u8) -> i32 {
+/// `--check`: prints each problem (and records them in the report), exit
+/// status 1 if there is any.
+fn check(
+    session: &Session<'_>,
+    plan: Plan,
+    quiet: u8,
+    run: &mut RunReport,
+) -> Result<i32, Failure> {
     match session.check(plan) {
         Ok(problems) => {
             if quiet < 2 {
@@ -243,9 +283,10 @@ fn check(session: &Session<'_>, plan: Plan, quiet: u8) -> i32 {
                     let _ = writeln!(stdout, "{problem}");
                 }
             }
-            i32::from(!problems.is_empty())
+            run.problems = Some(problems.iter().map(report::ProblemReport::from).collect());
+            Ok(i32::from(!problems.is_empty()))
         }
-        Err(exception) => traceback(&exception.line()),
+        Err(exception) => Err(Failure::Raised(exception.line())),
     }
 }
 
@@ -309,13 +350,13 @@ fn inspect(pycs: &[PathBuf], python: Option<&Path>, disassemble: bool) -> i32 {
     code
 }
 
-/// The exit status if the target's `re.compile` rejects `pattern` (after
-/// printing its exception), `None` if it accepts it.
-fn python_rejects(pool: &CpythonPool, pattern: &str) -> Option<i32> {
+/// Whether the target's `re.compile` accepts `pattern`; if not, the
+/// exception it raises.
+fn python_rejects(pool: &CpythonPool, pattern: &str) -> Result<(), Failure> {
     match pool.check_regex(pattern) {
-        Ok(Ok(())) => None,
-        Ok(Err(exception)) => Some(traceback(exception.as_bytes())),
-        Err(err) => Some(usage_error(&err.to_string())),
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(exception)) => Err(Failure::Raised(exception.into_bytes())),
+        Err(err) => Err(Failure::Usage(err.to_string())),
     }
 }
 

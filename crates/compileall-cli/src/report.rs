@@ -52,6 +52,34 @@ pub struct RunReport {
     /// True if Ctrl-C stopped the run.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub interrupted: bool,
+    /// Under `--check`: every pyc that is missing, stale or invalid (present,
+    /// possibly empty, only under `--check`; `files` is then empty).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub problems: Option<Vec<ProblemReport>>,
+}
+
+/// One `--check` finding.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ProblemReport {
+    /// The source, as compileall names it (lossy UTF-8).
+    pub source: String,
+    /// The pyc it should have.
+    pub pyc: String,
+    /// `missing`, `stale` or `invalid`.
+    pub kind: &'static str,
+    /// Why, in words.
+    pub reason: String,
+}
+
+impl From<&crate::check::Problem> for ProblemReport {
+    fn from(problem: &crate::check::Problem) -> Self {
+        ProblemReport {
+            source: lossy(&problem.source),
+            pyc: lossy(&problem.pyc),
+            kind: problem.kind.as_str(),
+            reason: problem.reason.clone(),
+        }
+    }
 }
 
 /// How many files ended each way.
