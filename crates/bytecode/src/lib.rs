@@ -309,6 +309,26 @@ pub trait Compiler: Send + Sync {
     /// A hint that `compile` requests for `process` will follow: a backend
     /// with costly set-up may start it now, in the background. It must not
     /// block and must not change what `compile` returns.
+    ///
+    /// ```no_run
+    /// use std::path::Path;
+    /// use bytecode::{CompileRequest, Compiler, CompilerProcess};
+    /// use bytecode::cpython::{CpythonPool, PoolOptions};
+    ///
+    /// let python = Path::new("python3");
+    /// let cold = CpythonPool::start(python, PoolOptions::default())?;
+    /// let warm = CpythonPool::start(python, PoolOptions::default())?;
+    /// warm.warm_up(CompilerProcess::Main); // returns at once; the worker sets up meanwhile
+    /// let request = CompileRequest {
+    ///     source: b"greeting = 'hello'\n",
+    ///     filename: Path::new("m.py"),
+    ///     dfile: None,
+    ///     optimizations: &[-1],
+    ///     process: CompilerProcess::Main,
+    /// };
+    /// assert_eq!(warm.compile(&request)?, cold.compile(&request)?);
+    /// # Ok::<(), bytecode::BackendError>(())
+    /// ```
     fn warm_up(&self, _process: CompilerProcess) {}
 
     /// Stops all work in progress as fast as possible (Ctrl-C): requests

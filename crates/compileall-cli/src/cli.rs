@@ -19,6 +19,23 @@ mod argparse;
 ///
 /// A folder named like a subcommand (`inspect`, `completions`, `man`) is
 /// compiled when written as `./inspect`.
+///
+/// ```
+/// use compileall_cli::cli::{Cli, Command};
+///
+/// // compileall -q -j 0 src
+/// let cli = Cli::try_parse_argparse_from(["compileall", "-q", "-j", "0", "src"]).unwrap();
+/// assert!(cli.command.is_none());
+/// assert_eq!((cli.args.quiet, cli.args.workers), (1, 0));
+/// assert_eq!(cli.args.compile_dest, ["src"]);
+///
+/// // A subcommand, and a folder only named like one.
+/// let cli = Cli::try_parse_argparse_from(["compileall", "inspect", "m.pyc"]).unwrap();
+/// assert!(matches!(cli.command, Some(Command::Inspect { .. })));
+/// let cli = Cli::try_parse_argparse_from(["compileall", "./inspect"]).unwrap();
+/// assert!(cli.command.is_none());
+/// assert_eq!(cli.args.compile_dest, ["./inspect"]);
+/// ```
 #[derive(Debug, Parser)]
 #[command(
     name = "compileall",
@@ -44,6 +61,21 @@ impl Cli {
     /// Parses `args` (program name first) as `python -m compileall`'s
     /// argparse does: clap's parse, plus argparse's refusal of positional
     /// arguments that follow an option after the first run of them.
+    ///
+    /// ```
+    /// use clap::error::ErrorKind;
+    /// use compileall_cli::cli::Cli;
+    ///
+    /// // argparse: "error: unrecognized arguments: top.py", exit status 2.
+    /// let err = Cli::try_parse_argparse_from(["compileall", "pkg", "-q", "top.py"]).unwrap_err();
+    /// assert_eq!(err.kind(), ErrorKind::UnknownArgument);
+    /// assert_eq!(err.exit_code(), 2);
+    /// assert!(err.to_string().contains("unrecognized arguments: top.py"));
+    ///
+    /// // One run of positionals, after the options, is accepted.
+    /// let cli = Cli::try_parse_argparse_from(["compileall", "-q", "pkg", "top.py"]).unwrap();
+    /// assert_eq!(cli.args.compile_dest, ["pkg", "top.py"]);
+    /// ```
     pub fn try_parse_argparse_from<I, T>(args: I) -> Result<Cli, clap::Error>
     where
         I: IntoIterator<Item = T>,
@@ -67,6 +99,20 @@ impl Cli {
 }
 
 /// What else the binary does.
+///
+/// ```
+/// use std::path::PathBuf;
+/// use compileall_cli::cli::{Cli, Command};
+///
+/// let argv = ["compileall", "inspect", "--no-disassembly", "a.pyc", "b.pyc"];
+/// let Some(Command::Inspect { pycs, python, no_disassembly }) =
+///     Cli::try_parse_argparse_from(argv).unwrap().command
+/// else {
+///     panic!("not inspect");
+/// };
+/// assert_eq!(pycs, [PathBuf::from("a.pyc"), PathBuf::from("b.pyc")]);
+/// assert_eq!((python, no_disassembly), (None, true));
+/// ```
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Show what pyc headers say, whether each pyc is valid for its source,
@@ -93,6 +139,22 @@ pub enum Command {
 }
 
 /// `compileall`'s own options and arguments.
+///
+/// Each keeps its argparse action: `store` (the last wins), `count`,
+/// `append`. These are the values CPython's parser gives for the same
+/// command line:
+///
+/// ```
+/// use compileall_cli::cli::Cli;
+///
+/// let argv = ["compileall", "-qq", "-x", "a", "-x", "b", "-o", "1", "-o", "2", "-r", "3", "-l", "src", "lib"];
+/// let args = Cli::try_parse_argparse_from(argv).unwrap().args;
+/// assert_eq!((args.quiet, args.rx.as_deref()), (2, Some("b")));
+/// assert_eq!(args.opt_levels, [1, 2]);
+/// assert_eq!((args.recursion, args.no_recursion), (Some(3), true));
+/// assert_eq!(args.compile_dest, ["src", "lib"]);
+/// assert_eq!(args.workers, 1);
+/// ```
 #[derive(Clone, Debug, clap::Args)]
 pub struct Args {
     /// Don't recurse into subdirectories
@@ -220,6 +282,15 @@ pub struct Args {
 }
 
 /// `--report` formats.
+///
+/// ```
+/// use clap::ValueEnum;
+/// use compileall_cli::cli::{Cli, ReportFormat};
+///
+/// let args = Cli::try_parse_argparse_from(["compileall", "--report", "json", "src"]).unwrap().args;
+/// assert_eq!(args.report, Some(ReportFormat::Json));
+/// assert_eq!(ReportFormat::Json.to_possible_value().unwrap().get_name(), "json");
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum ReportFormat {
     /// One JSON document.
@@ -241,7 +312,18 @@ fn version_text() -> String {
     )
 }
 
-/// `--invalidation-mode` values.
+/// `--invalidation-mode` values: CPython's choices, converted to the
+/// library's [`InvalidationMode`].
+///
+/// ```
+/// use compileall_cli::InvalidationMode;
+/// use compileall_cli::cli::{Cli, InvalidationModeArg};
+///
+/// let argv = ["compileall", "--invalidation-mode", "checked-hash", "pkg"];
+/// let mode = Cli::try_parse_argparse_from(argv).unwrap().args.invalidation_mode.unwrap();
+/// assert_eq!(mode, InvalidationModeArg::CheckedHash);
+/// assert_eq!(InvalidationMode::from(mode), InvalidationMode::CheckedHash);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum InvalidationModeArg {
     /// Hash-based, checked on import.
@@ -263,6 +345,14 @@ impl From<InvalidationModeArg> for InvalidationMode {
 }
 
 /// `--backend` values.
+///
+/// ```
+/// use compileall_cli::cli::{Backend, Cli};
+///
+/// let backend = |argv: &[&str]| Cli::try_parse_argparse_from(argv).unwrap().args.backend;
+/// assert_eq!(backend(&["compileall", "src"]), Backend::Auto);
+/// assert_eq!(backend(&["compileall", "--backend", "cpython", "src"]), Backend::Cpython);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Backend {
     /// The best available backend (today: cpython).
@@ -278,6 +368,21 @@ fn python_int(text: &str) -> Result<i64, String> {
 }
 
 /// A command line that argparse would accept.
+///
+/// ```
+/// use std::path::PathBuf;
+/// use std::time::Duration;
+/// use compileall_cli::cli::{Backend, Cli};
+///
+/// let argv = ["compileall", "-f", "-i", "list.txt", "--python", "/usr/bin/python3.14", "pkg"];
+/// let invocation = Cli::try_parse_argparse_from(argv).unwrap().args.into_invocation().unwrap();
+/// assert!(invocation.options.force);
+/// assert_eq!(invocation.dests, [PathBuf::from("pkg")]);
+/// assert_eq!(invocation.flist.as_deref(), Some("list.txt".as_ref()));
+/// assert_eq!(invocation.python, [PathBuf::from("/usr/bin/python3.14")]);
+/// assert_eq!(invocation.backend, Backend::Auto);
+/// assert_eq!(invocation.worker_timeout, Duration::from_secs(600));
+/// ```
 #[derive(Debug)]
 pub struct Invocation {
     /// What `compile_dir`/`compile_file` get.
@@ -295,6 +400,29 @@ pub struct Invocation {
 }
 
 /// Why a command line is refused.
+///
+/// ```
+/// use compileall_cli::cli::{Cli, UsageError};
+///
+/// let refusal = |argv: &[&str]| {
+///     let args = Cli::try_parse_argparse_from(argv).unwrap().args;
+///     args.into_invocation().unwrap_err()
+/// };
+/// // CPython: "error: Hardlinking of duplicated bytecode makes sense only for
+/// // more than one optimization level.", exit status 2.
+/// let UsageError::Usage(message) = refusal(&["compileall", "--hardlink-dupes", "pkg"]) else {
+///     panic!("not a usage error");
+/// };
+/// assert_eq!(
+///     message,
+///     "Hardlinking of duplicated bytecode makes sense only for more than one optimization level."
+/// );
+/// // CPython: a traceback from re.compile('['), exit status 1.
+/// let UsageError::Pattern(err) = refusal(&["compileall", "-x", "[", "pkg"]) else {
+///     panic!("not a pattern error");
+/// };
+/// assert_eq!(err.pattern, "[");
+/// ```
 #[derive(Debug)]
 pub enum UsageError {
     /// argparse's `parser.error(...)`: usage message, exit status 2.
@@ -305,6 +433,24 @@ pub enum UsageError {
 
 impl Args {
     /// Applies compileall's `main()` checks, in its order.
+    ///
+    /// ```
+    /// use compileall_cli::cli::{Args, Cli, UsageError};
+    ///
+    /// let args = |argv: &[&str]| -> Args { Cli::try_parse_argparse_from(argv).unwrap().args };
+    ///
+    /// // `-r` takes precedence over `-l`; no `-o` means `[-1]`.
+    /// let invocation = args(&["compileall", "-r", "3", "-l", "src"]).into_invocation().unwrap();
+    /// assert_eq!(invocation.options.maxlevels, Some(3));
+    /// assert_eq!(invocation.options.optimize, [-1]);
+    ///
+    /// // CPython: "error: -d cannot be used in combination with -s or -p", exit status 2.
+    /// let err = args(&["compileall", "-d", "/srv", "-s", "/build", "src"]).into_invocation();
+    /// let Err(UsageError::Usage(message)) = err else {
+    ///     panic!("accepted");
+    /// };
+    /// assert_eq!(message, "-d cannot be used in combination with -s or -p");
+    /// ```
     pub fn into_invocation(self) -> Result<Invocation, UsageError> {
         let rx = match self.rx.as_deref() {
             None => None,
@@ -375,6 +521,23 @@ impl Args {
 /// Reads `-i FILE` (or stdin for `-`) as compileall does: one name per
 /// line, stripped of surrounding whitespace. A file is read as UTF-8 text
 /// with universal newlines; stdin splits on `\n` only.
+///
+/// ```
+/// use std::path::PathBuf;
+/// use compileall_cli::cli::{FileListError, read_file_list};
+///
+/// let dir = tempfile::tempdir()?;
+/// let list = dir.path().join("list.txt");
+/// std::fs::write(&list, "a.py\r\n  pkg \rc.py\n")?;
+/// // `compileall -i list.txt` compiles 'a.py', 'pkg' and 'c.py'.
+/// assert_eq!(
+///     read_file_list(&list.into_os_string()),
+///     Ok(vec![PathBuf::from("a.py"), PathBuf::from("pkg"), PathBuf::from("c.py")])
+/// );
+/// let missing = dir.path().join("missing.txt").into_os_string();
+/// assert_eq!(read_file_list(&missing), Err(FileListError::Unreadable));
+/// # Ok::<(), std::io::Error>(())
+/// ```
 pub fn read_file_list(flist: &OsString) -> Result<Vec<PathBuf>, FileListError> {
     use std::io::Read;
     let (bytes, universal) = if flist == "-" {
@@ -412,6 +575,22 @@ pub fn read_file_list(flist: &OsString) -> Result<Vec<PathBuf>, FileListError> {
 }
 
 /// Why `-i FILE` could not be read.
+///
+/// ```
+/// use compileall_cli::cli::{FileListError, read_file_list};
+///
+/// let dir = tempfile::tempdir()?;
+/// let list = dir.path().join("list.txt");
+/// std::fs::write(&list, b"a.py\n\xff.py\n")?;
+/// // CPython 3.11 and 3.14 both end with this line.
+/// assert_eq!(
+///     read_file_list(&list.into_os_string()),
+///     Err(FileListError::NotUtf8(
+///         "'utf-8' codec can't decode byte 0xff in position 5: invalid start byte".into()
+///     ))
+/// );
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[derive(Debug, PartialEq, Eq)]
 pub enum FileListError {
     /// An `OSError`: compileall prints "Error reading file list" and exits 1.

@@ -66,6 +66,59 @@ pub(crate) struct Plan {
 }
 
 /// Why compile_file did nothing with a path.
+///
+/// ```
+/// use std::path::Path;
+/// use compileall_cli::{Chunk, Exclude, FileOutcome, FileStatus, Options, PyRegex, Session, Sink, SkipReason};
+/// # use bytecode::{BackendError, CompileOutput, CompileRequest, Compiler, Target};
+/// # // A backend that needs no interpreter: `b"N"` is `marshal.dumps(None)`.
+/// # struct Canned(Target);
+/// # impl Compiler for Canned {
+/// #     fn target(&self) -> &Target {
+/// #         &self.0
+/// #     }
+/// #     fn compile(&self, request: &CompileRequest<'_>) -> Result<CompileOutput, BackendError> {
+/// #         let levels = request.optimizations.iter().map(|_| Ok(b"N".to_vec())).collect();
+/// #         Ok(CompileOutput { levels, warnings: Vec::new() })
+/// #     }
+/// # }
+/// # let info = pyc_format::PythonVersion::new(3, 14).info().unwrap();
+/// # let compiler = Canned(Target {
+/// #     version: info.version,
+/// #     full_version: "3.14.10".into(),
+/// #     magic: info.magic_bytes(),
+/// #     cache_tag: info.cache_tag.map(str::to_owned),
+/// #     optimize_flag: 0,
+/// #     pycache_prefix: None,
+/// #     stdout_encoding: "utf-8".into(),
+/// #     stdout_errors: "strict".into(),
+/// # });
+///
+/// struct LastStatus(Option<FileStatus>);
+/// impl Sink for LastStatus {
+///     fn write(&mut self, _chunk: &Chunk) {}
+///     fn file(&mut self, outcome: &FileOutcome<'_>) {
+///         self.0 = Some(outcome.status.clone());
+///     }
+/// }
+///
+/// let dir = tempfile::tempdir()?;
+/// let test_a = dir.path().join("test_a.py");
+/// std::fs::write(&test_a, "x = 1\n")?;
+/// let session = Session::new(&compiler)?;
+/// let status = |path: &Path, options: &Options| {
+///     let mut sink = LastStatus(None);
+///     session.compile_file(path, options, &mut sink);
+///     sink.0.unwrap()
+/// };
+/// // -x test_
+/// let exclude = Options { rx: Some(Exclude::Pattern(PyRegex::new("test_")?)), ..Options::default() };
+/// assert_eq!(status(&test_a, &exclude), FileStatus::Skipped(SkipReason::Excluded));
+/// // A path that is not there.
+/// let missing = dir.path().join("missing.py");
+/// assert_eq!(status(&missing, &Options::default()), FileStatus::Skipped(SkipReason::NotAFile));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SkipReason {
     /// `-x` matched.
@@ -81,7 +134,17 @@ pub enum SkipReason {
 }
 
 impl SkipReason {
-    /// A stable name for reports.
+    /// A stable name for reports (the `reason` of a skipped file in
+    /// `--report json`).
+    ///
+    /// ```
+    /// use compileall_cli::SkipReason;
+    /// assert_eq!(SkipReason::Excluded.as_str(), "excluded");
+    /// assert_eq!(SkipReason::SymlinkOutside.as_str(), "symlink_outside");
+    /// assert_eq!(SkipReason::NotAFile.as_str(), "not_a_file");
+    /// assert_eq!(SkipReason::NotPython.as_str(), "not_python");
+    /// assert_eq!(SkipReason::UpToDate.as_str(), "up_to_date");
+    /// ```
     pub fn as_str(self) -> &'static str {
         match self {
             SkipReason::Excluded => "excluded",
@@ -339,6 +402,60 @@ pub(crate) fn execute(ctx: &Context<'_>, prepared: &Prepared) -> Executed {
 }
 
 /// What happened to one path, for reports.
+///
+/// A sink sees one status per path compile_file is called for, in
+/// compileall's order; a second run finds the pyc up to date:
+///
+/// ```
+/// use std::path::PathBuf;
+/// use compileall_cli::{Chunk, FileOutcome, FileStatus, Options, Session, Sink, SkipReason};
+/// # use bytecode::{BackendError, CompileOutput, CompileRequest, Compiler, Target};
+/// # // A backend that needs no interpreter: `b"N"` is `marshal.dumps(None)`.
+/// # struct Canned(Target);
+/// # impl Compiler for Canned {
+/// #     fn target(&self) -> &Target {
+/// #         &self.0
+/// #     }
+/// #     fn compile(&self, request: &CompileRequest<'_>) -> Result<CompileOutput, BackendError> {
+/// #         let levels = request.optimizations.iter().map(|_| Ok(b"N".to_vec())).collect();
+/// #         Ok(CompileOutput { levels, warnings: Vec::new() })
+/// #     }
+/// # }
+/// # let info = pyc_format::PythonVersion::new(3, 14).info().unwrap();
+/// # let compiler = Canned(Target {
+/// #     version: info.version,
+/// #     full_version: "3.14.10".into(),
+/// #     magic: info.magic_bytes(),
+/// #     cache_tag: info.cache_tag.map(str::to_owned),
+/// #     optimize_flag: 0,
+/// #     pycache_prefix: None,
+/// #     stdout_encoding: "utf-8".into(),
+/// #     stdout_errors: "strict".into(),
+/// # });
+///
+/// #[derive(Default)]
+/// struct Statuses(Vec<(PathBuf, FileStatus)>);
+/// impl Sink for Statuses {
+///     fn write(&mut self, _chunk: &Chunk) {}
+///     fn file(&mut self, outcome: &FileOutcome<'_>) {
+///         self.0.push((outcome.source.to_owned(), outcome.status.clone()));
+///     }
+/// }
+///
+/// let dir = tempfile::tempdir()?;
+/// std::fs::write(dir.path().join("a.py"), "x = 1\n")?;
+/// std::fs::write(dir.path().join("notes.txt"), "")?;
+/// let session = Session::new(&compiler)?;
+/// for first in [FileStatus::Compiled, FileStatus::Skipped(SkipReason::UpToDate)] {
+///     let mut statuses = Statuses::default();
+///     session.compile_dir(dir.path(), &Options::default(), &mut statuses);
+///     assert_eq!(statuses.0, [
+///         (dir.path().join("a.py"), first),
+///         (dir.path().join("notes.txt"), FileStatus::Skipped(SkipReason::NotPython)),
+///     ]);
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum FileStatus {
     /// compile_file returned without compiling.

@@ -32,6 +32,23 @@ use watchdog::Watchdog;
 const WORKER_PY: &str = include_str!("worker.py");
 
 /// How a [`CpythonPool`] runs its workers.
+///
+/// ```
+/// use std::time::Duration;
+/// use bytecode::CompilerProcess;
+/// use bytecode::cpython::PoolOptions;
+///
+/// let defaults = PoolOptions::default();
+/// assert_eq!((defaults.max_workers, defaults.timeout), (1, Duration::from_secs(600)));
+/// assert_eq!(defaults.first_worker, CompilerProcess::Main);
+///
+/// // `compileall -j 4 DIR`: compile_dir's pool processes, one minute per file.
+/// let options = PoolOptions {
+///     max_workers: 4,
+///     timeout: Duration::from_secs(60),
+///     first_worker: CompilerProcess::PoolWorker,
+/// };
+/// ```
 #[derive(Clone, Debug)]
 pub struct PoolOptions {
     /// The most workers alive at once (at least 1).
@@ -55,6 +72,19 @@ impl Default for PoolOptions {
 
 /// Facts about the target interpreter beyond what bytecode needs, which
 /// compileall's behaviour depends on.
+///
+/// ```no_run
+/// use std::path::Path;
+/// use bytecode::cpython::{CpythonPool, PoolOptions};
+///
+/// let python = Path::new(".pythons/cpython-3.14/usr/bin/python3.14");
+/// let pool = CpythonPool::start(python, PoolOptions::default())?;
+/// let environment = pool.environment();
+/// assert_eq!(environment.sys_path[0], std::env::current_dir()?);
+/// assert_eq!(environment.recursion_limit, 1000);
+/// assert_eq!(environment.executable, std::env::current_dir()?.join(python));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Environment {
     /// `sys.path` as `python -m compileall` would see it (the current
@@ -67,6 +97,34 @@ pub struct Environment {
 }
 
 /// A pool of CPython worker processes; see the [module docs](self).
+///
+/// The pool is shared between threads; each request takes an idle worker
+/// of its kind, or waits for one:
+///
+/// ```no_run
+/// use std::path::Path;
+/// use bytecode::{CompileRequest, Compiler, CompilerProcess};
+/// use bytecode::cpython::{CpythonPool, PoolOptions};
+///
+/// let options = PoolOptions { max_workers: 2, first_worker: CompilerProcess::PoolWorker, ..PoolOptions::default() };
+/// let pool = CpythonPool::start(Path::new("python3"), options)?;
+/// std::thread::scope(|scope| {
+///     for name in ["a.py", "b.py"] {
+///         let pool = &pool;
+///         scope.spawn(move || {
+///             let output = pool.compile(&CompileRequest {
+///                 source: b"x = 1\n",
+///                 filename: Path::new(name),
+///                 dfile: None,
+///                 optimizations: &[-1],
+///                 process: CompilerProcess::PoolWorker,
+///             });
+///             assert!(output.unwrap().levels[0].is_ok());
+///         });
+///     }
+/// });
+/// # Ok::<(), bytecode::BackendError>(())
+/// ```
 pub struct CpythonPool {
     target: Target,
     environment: Environment,
@@ -109,6 +167,33 @@ impl CpythonPool {
     /// Starts the first worker of `python` and learns the target from it.
     /// Further workers (up to `max_workers`) start in the background when
     /// requests wait for one.
+    ///
+    /// ```no_run
+    /// use std::path::Path;
+    /// use bytecode::{Compiler, CompilerProcess};
+    /// use bytecode::cpython::{CpythonPool, PoolOptions};
+    ///
+    /// // `compileall -j 4 DIR`: up to four of compile_dir's pool processes.
+    /// let options = PoolOptions { max_workers: 4, first_worker: CompilerProcess::PoolWorker, ..PoolOptions::default() };
+    /// let pool = CpythonPool::start(Path::new("python3"), options)?;
+    /// assert_eq!(pool.max_concurrency(), 4);
+    /// # Ok::<(), bytecode::BackendError>(())
+    /// ```
+    ///
+    /// An interpreter that cannot run is refused at once:
+    ///
+    /// ```
+    /// use std::path::Path;
+    /// use bytecode::cpython::{CpythonPool, PoolOptions};
+    ///
+    /// let Err(err) = CpythonPool::start(Path::new("/nonexistent/python3"), PoolOptions::default()) else {
+    ///     panic!("started");
+    /// };
+    /// assert_eq!(
+    ///     err.to_string(),
+    ///     "cannot use /nonexistent/python3 as the target Python: No such file or directory (os error 2)"
+    /// );
+    /// ```
     pub fn start(python: &Path, options: PoolOptions) -> Result<Self, BackendError> {
         let (worker, handshake) = Worker::spawn(python, options.first_worker)?;
         let start_error = |reason: String| BackendError::Start {
@@ -141,11 +226,32 @@ impl CpythonPool {
     }
 
     /// What the interpreter reported about its environment.
+    ///
+    /// ```no_run
+    /// use std::path::Path;
+    /// use bytecode::cpython::{CpythonPool, PoolOptions};
+    ///
+    /// let pool = CpythonPool::start(Path::new("python3"), PoolOptions::default())?;
+    /// // With no FILE|DIR, compileall compiles each directory of sys.path;
+    /// // `python -m` puts the current directory first.
+    /// assert_eq!(pool.environment().sys_path[0], std::env::current_dir()?);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn environment(&self) -> &Environment {
         &self.environment
     }
 
-    /// The interpreter this pool runs.
+    /// The interpreter this pool runs, as given to [`start`](Self::start).
+    ///
+    /// ```no_run
+    /// use std::path::Path;
+    /// use bytecode::cpython::{CpythonPool, PoolOptions};
+    ///
+    /// let pool = CpythonPool::start(Path::new("python3"), PoolOptions::default())?;
+    /// assert_eq!(pool.python(), Path::new("python3"));
+    /// assert!(pool.environment().executable.is_absolute()); // `sys.executable`
+    /// # Ok::<(), bytecode::BackendError>(())
+    /// ```
     pub fn python(&self) -> &Path {
         &self.shared.python
     }
@@ -358,6 +464,20 @@ impl CpythonPool {
     /// error is the last line of the traceback CPython would print (for
     /// example `re.PatternError: missing ), unterminated subpattern at
     /// position 0`).
+    ///
+    /// ```no_run
+    /// use std::path::Path;
+    /// use bytecode::cpython::{CpythonPool, PoolOptions};
+    ///
+    /// let python = Path::new(".pythons/cpython-3.14/usr/bin/python3.14");
+    /// let pool = CpythonPool::start(python, PoolOptions::default())?;
+    /// assert_eq!(pool.check_regex(r"test_.*\.py$")?, Ok(()));
+    /// assert_eq!(
+    ///     pool.check_regex("(")?,
+    ///     Err("re.PatternError: missing ), unterminated subpattern at position 0".to_owned())
+    /// );
+    /// # Ok::<(), bytecode::BackendError>(())
+    /// ```
     pub fn check_regex(&self, pattern: &str) -> Result<Result<(), String>, BackendError> {
         let answer = self.ask(b"X", pattern.as_bytes())?;
         Ok(if answer.is_empty() {
