@@ -159,39 +159,30 @@ pub fn replace_all(bytes: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
 /// `_write_atomic` writes `{cfile}.{id(path)}` first: a random number that
 /// reaches error messages (ours may name its temporary files differently,
 /// as long as they start with a digit after `.pyc.`). Everything from the
-/// digit to the next quote, space or line end becomes `<tmp>`.
+/// digit to the next quote, space, colon or line end becomes `<tmp>`.
 pub fn hide_temporary_names(text: &[u8]) -> Vec<u8> {
-    const MARK: &[u8] = b".pyc.";
-    let mut out = Vec::with_capacity(text.len());
-    let mut i = 0;
-    while i < text.len() {
-        if text[i..].starts_with(MARK) && text.get(i + MARK.len()).is_some_and(u8::is_ascii_digit) {
-            out.extend_from_slice(MARK);
-            out.extend_from_slice(b"<tmp>");
-            i += MARK.len();
-            while i < text.len() && !matches!(text[i], b'\'' | b'"' | b' ' | b'\n' | b':') {
-                i += 1;
-            }
-        } else {
-            out.push(text[i]);
-            i += 1;
-        }
-    }
-    out
+    hide_numbered(text, b".pyc.", b"<tmp>", |b| {
+        !matches!(b, b'\'' | b'"' | b' ' | b'\n' | b':')
+    })
 }
 
 /// CPython 3.14+ puts the C stack depth into `RecursionError` messages
 /// ("(used 8152 kB)"); it depends on the caller's stack, not on the input.
 pub fn hide_stack_depth(text: &[u8]) -> Vec<u8> {
-    const MARK: &[u8] = b"(used ";
+    hide_numbered(text, b"(used ", b"N", |b| b.is_ascii_digit())
+}
+
+/// Replaces, after every `mark` followed by a digit, the run of bytes that
+/// `in_run` accepts with `replacement`.
+fn hide_numbered(text: &[u8], mark: &[u8], replacement: &[u8], in_run: fn(u8) -> bool) -> Vec<u8> {
     let mut out = Vec::with_capacity(text.len());
     let mut i = 0;
     while i < text.len() {
-        if text[i..].starts_with(MARK) && text.get(i + MARK.len()).is_some_and(u8::is_ascii_digit) {
-            out.extend_from_slice(MARK);
-            out.push(b'N');
-            i += MARK.len();
-            while i < text.len() && text[i].is_ascii_digit() {
+        if text[i..].starts_with(mark) && text.get(i + mark.len()).is_some_and(u8::is_ascii_digit) {
+            out.extend_from_slice(mark);
+            out.extend_from_slice(replacement);
+            i += mark.len();
+            while i < text.len() && in_run(text[i]) {
                 i += 1;
             }
         } else {
