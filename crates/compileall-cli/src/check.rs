@@ -145,10 +145,10 @@ fn judge(
         return Err(invalid("no code after the header".into()));
     }
     let header = PycHeader::parse(&data).ok_or_else(|| invalid("unreadable header".into()))?;
-    let mut hash_matches = || {
+    let mut current_hash = || {
         let bytes = source_bytes.get_or_insert_with(|| std::fs::read(source));
         match bytes {
-            Ok(bytes) => Ok(Some(pyc_format::source_hash(ctx.target.magic, bytes))),
+            Ok(bytes) => Ok(pyc_format::source_hash(ctx.target.magic, bytes)),
             Err(err) => Err(invalid(format!("cannot read the source: {err}"))),
         }
     };
@@ -174,9 +174,10 @@ fn judge(
                     "unchecked-hash, checked-hash requested"
                 }));
             }
-            match hash_matches()? {
-                Some(hash) if hash == source_hash => Ok(()),
-                _ => Err(stale("source hash changed")),
+            if current_hash()? == source_hash {
+                Ok(())
+            } else {
+                Err(stale("source hash changed"))
             }
         }
         (_, Invalidation::Timestamp { .. }) => Err(stale("timestamp-based, hash requested")),
