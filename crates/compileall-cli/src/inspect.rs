@@ -3,7 +3,6 @@
 
 use std::fmt;
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use pyc_format::{
@@ -116,9 +115,8 @@ fn judge(data: &[u8], magic: Magic, source: &Path, pep552: bool) -> Result<(), S
     }
     let meta = std::fs::metadata(source).map_err(|e| e.to_string())?;
     let bytes = std::fs::read(source).map_err(|e| e.to_string())?;
-    let mtime = (meta.mtime() as f64 + meta.mtime_nsec() as f64 * 1e-9) as i64;
     let facts = SourceFacts {
-        mtime,
+        mtime: crate::file::python_mtime(&meta),
         size: meta.len(),
         bytes: &bytes,
     };

@@ -32,26 +32,31 @@ fn main() -> ExitCode {
             no_disassembly,
         }) => inspect(&pycs, python.as_deref(), !no_disassembly),
         Some(Command::Completions { shell }) => {
-            // Generated in memory: clap_complete panics on a write error,
-            // and `| head` closes the pipe early.
             let mut script = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "compileall", &mut script);
-            match std::io::stdout().write_all(&script) {
-                Ok(()) => 0,
-                Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => 0,
-                Err(err) => usage_error(&err.to_string()),
-            }
+            print_generated(&script)
         }
         Some(Command::Man) => {
-            match clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout()) {
-                Ok(()) => 0,
-                Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => 0,
-                Err(err) => usage_error(&err.to_string()),
-            }
+            let mut page = Vec::new();
+            clap_mangen::Man::new(Cli::command())
+                .render(&mut page)
+                .expect("writing to memory cannot fail");
+            print_generated(&page)
         }
         None => compile(cli.args),
     };
     ExitCode::from(code as u8)
+}
+
+/// Writes a generated completion script or man page. It is generated in
+/// memory first (clap_complete panics on a write error), and a reader that
+/// stops early (`| head`) is not an error.
+fn print_generated(bytes: &[u8]) -> i32 {
+    match std::io::stdout().write_all(bytes) {
+        Ok(()) => 0,
+        Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => 0,
+        Err(err) => usage_error(&err.to_string()),
+    }
 }
 
 /// `compileall [OPTIONS] [FILE|DIR]...`, once per target interpreter.
@@ -226,16 +231,14 @@ fn run_target(
         }
     };
     install_interrupt_handler(session.interrupt_flag());
+    // What the terminal shows: nothing on stdout when the report is there.
+    let shown_quiet = if report_on_stdout { 2 } else { options.quiet };
     if args.check {
         let plan = plan.unwrap_or_else(|| Plan::path(&pool.environment().sys_path, &options));
-        let quiet = if report_on_stdout { 2 } else { options.quiet };
-        return check(&session, plan, quiet, run);
+        return check(&session, plan, shown_quiet, run);
     }
 
-    let mut terminal = TerminalSink::new(
-        if report_on_stdout { 2 } else { options.quiet },
-        report_on_stdout,
-    );
+    let mut terminal = TerminalSink::new(shown_quiet, report_on_stdout);
     let mut sink = ReportSink {
         inner: Some(&mut terminal),
         run: std::mem::take(run),
