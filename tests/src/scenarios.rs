@@ -661,7 +661,7 @@ pub fn binary() -> PathBuf {
     assert!(
         path.is_file(),
         "our compileall binary {} does not exist: build it with \
-         `cargo build -p compileall-cli` (or point COMPILEALL_BIN at it)",
+         `cargo b -p compileall-cli` (or point COMPILEALL_BIN at it)",
         path.display()
     );
     path

@@ -536,7 +536,7 @@ fn library_example_compiles_like_cpython() {
         .join("examples/compile_dir");
     assert!(
         example.is_file(),
-        "{} missing: cargo test --workspace builds it",
+        "{} missing: cargo t --workspace builds it",
         example.display()
     );
     let source = include_str!("../../crates/compileall-cli/examples/compile_dir.rs");

@@ -1,5 +1,5 @@
 //! Compiles a directory through the library, as `python -m compileall -q DIR`
-//! would: `cargo run --example compile_dir -- /usr/bin/python3 src`.
+//! would: `cargo r --example compile_dir -- /usr/bin/python3 src`.
 
 use std::io::Write;
 use std::path::Path;
