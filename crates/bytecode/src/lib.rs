@@ -34,6 +34,7 @@
 //! ```
 
 pub mod cpython;
+pub mod native;
 
 use std::ffi::OsStr;
 use std::fmt;

@@ -1,0 +1,145 @@
+//! Checks on the token stream, before parsing, for sources whose native
+//! pyc would not be certain to equal CPython's: CPython's tokenizer warns
+//! about them or refuses them, or they reach limits the native compiler
+//! handles differently. Each check errs on the safe side: a source that
+//! fails one is compiled by CPython, which prints what it prints.
+
+use ruff_python_ast::StringFlags;
+use ruff_python_ast::token::{Token, TokenKind};
+use ruff_text_size::Ranged;
+
+/// Why the screen sends a source to CPython.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Screened {
+    /// A backslash escape CPython warns about (`"\d"`, `"\400"`).
+    Escape,
+    /// A number run into a name or keyword (`1if`, `0x1for`): CPython
+    /// warns or refuses ("invalid decimal literal").
+    NumberThenName,
+    /// Parentheses nested near CPython's limit (200).
+    NestedParentheses,
+    /// Indentation near CPython's limit (100 levels).
+    Indentation,
+    /// An identifier outside ASCII: CPython normalizes identifiers (NFKC)
+    /// and validates them against its own Unicode version.
+    NonAsciiName,
+    /// A form feed: CPython's tokenizer gives it column rules of its own.
+    FormFeed,
+    /// One logical line of more tokens than the native compiler handles
+    /// within its stack and time budget.
+    LongLine,
+}
+
+impl Screened {
+    /// A short description, for reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Screened::Escape => "escape sequence CPython warns about",
+            Screened::NumberThenName => "number literal run into a name",
+            Screened::NestedParentheses => "parentheses nested near CPython's limit",
+            Screened::Indentation => "indentation near CPython's limit",
+            Screened::NonAsciiName => "non-ASCII identifier",
+            Screened::FormFeed => "form feed",
+            Screened::LongLine => "logical line too long for the native compiler",
+        }
+    }
+}
+
+/// CPython refuses a 201st nested bracket (`MAXLEVEL`); stay well clear.
+const MAX_BRACKET_DEPTH: usize = 180;
+/// CPython refuses a 99th indentation level (`MAXINDENT`); stay clear.
+const MAX_INDENT_DEPTH: usize = 90;
+/// Tokens in one logical line. This bounds the depth of the syntax tree
+/// (a chain of `+` or `.` nests one level per operator), which the parser,
+/// the compiler and dropping the tree all walk recursively, and the size
+/// of one literal display, whose constants the native compiler pools in
+/// quadratic time.
+pub const MAX_LINE_TOKENS: usize = 6_000;
+
+/// Screens the tokens of `text`; the first problem found, if any.
+pub fn screen(text: &str, tokens: &[Token]) -> Result<(), Screened> {
+    if text.contains('\x0c') {
+        return Err(Screened::FormFeed);
+    }
+    let mut brackets = 0usize;
+    let mut indents = 0usize;
+    let mut line_tokens = 0usize;
+    let mut previous: Option<&Token> = None;
+    for token in tokens {
+        line_tokens += 1;
+        match token.kind() {
+            TokenKind::Lpar | TokenKind::Lsqb | TokenKind::Lbrace => {
+                brackets += 1;
+                if brackets > MAX_BRACKET_DEPTH {
+                    return Err(Screened::NestedParentheses);
+                }
+            }
+            TokenKind::Rpar | TokenKind::Rsqb | TokenKind::Rbrace => {
+                brackets = brackets.saturating_sub(1);
+            }
+            TokenKind::Indent => {
+                indents += 1;
+                if indents > MAX_INDENT_DEPTH {
+                    return Err(Screened::Indentation);
+                }
+            }
+            TokenKind::Dedent => indents = indents.saturating_sub(1),
+            TokenKind::Newline => line_tokens = 0,
+            TokenKind::Name if !text[token.range()].is_ascii() => {
+                return Err(Screened::NonAsciiName);
+            }
+            TokenKind::String | TokenKind::FStringMiddle | TokenKind::TStringMiddle => {
+                let prefix = token.unwrap_string_flags().prefix();
+                if !prefix.is_raw() {
+                    check_escapes(&text[token.range()], prefix.is_bytes())?;
+                }
+            }
+            _ => {}
+        }
+        if line_tokens > MAX_LINE_TOKENS {
+            return Err(Screened::LongLine);
+        }
+        if let Some(previous) = previous
+            && is_number(previous.kind())
+            && previous.end() == token.start()
+            && (token.kind() == TokenKind::Name || token.kind().is_keyword())
+        {
+            return Err(Screened::NumberThenName);
+        }
+        previous = Some(token);
+    }
+    Ok(())
+}
+
+fn is_number(kind: TokenKind) -> bool {
+    matches!(kind, TokenKind::Int | TokenKind::Float | TokenKind::Complex)
+}
+
+/// The escapes of a non-raw literal: every one must be one CPython
+/// accepts silently and resolves without its Unicode database.
+fn check_escapes(literal: &str, bytes_literal: bool) -> Result<(), Screened> {
+    let mut chars = literal.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            continue;
+        }
+        match chars.next() {
+            Some('\n' | '\\' | '\'' | '"' | 'a' | 'b' | 'f' | 'n' | 'r' | 't' | 'v' | 'x') => {}
+            // `\N{...}`: ruff resolves names with an older Unicode
+            // database than CPython 3.14's; names are never withdrawn, so
+            // every name it knows means the same character to CPython, and
+            // one it does not know is a parse error (compiled by CPython).
+            Some('u' | 'U' | 'N') if !bytes_literal => {}
+            Some(first @ '0'..='7') => {
+                // Three octal digits from `\4` up exceed 0o377: a warning.
+                let rest = chars.as_str().as_bytes();
+                let digits = 1 + rest.iter().take(2).take_while(|b| (b'0'..=b'7').contains(*b)).count();
+                if digits == 3 && first > '3' {
+                    return Err(Screened::Escape);
+                }
+            }
+            _ => return Err(Screened::Escape),
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,202 @@
+//! Checks on the syntax tree for sources the native compiler would make
+//! slowly or differently from CPython. Runs after [`screen`](super::screen)
+//! has bounded the tree's depth, so the recursive walk is safe.
+
+use ruff_python_ast::visitor::{self, Visitor};
+use ruff_python_ast::{Expr, ExprCall, InterpolatedStringElement, Mod, Stmt, TString};
+use ruff_text_size::Ranged;
+
+/// Why the tree sends a source to CPython.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Shape {
+    /// One scope holds more literals than the native compiler pools in
+    /// reasonable time: its constant pool compares each new constant with
+    /// every earlier one, quadratic where CPython's is linear.
+    ManyConstants,
+    /// An f-string `=` debug field whose text holds a comment: CPython
+    /// keeps the comment in the printed text, rustpython-codegen drops it.
+    DebugFieldComment,
+    /// `all`/`any`/`tuple` of an asynchronous generator expression:
+    /// rustpython-codegen inlines the loop, CPython 3.14 calls the builtin.
+    AsyncGeneratorCall,
+    /// A t-string interpolation followed by blanks before its `=`, `!`,
+    /// `:` or `}`: CPython keeps them in `Interpolation.expression`,
+    /// rustpython-codegen strips them.
+    TemplateBlanks,
+    /// Under `-OO`, a body that is only a docstring whose first line is
+    /// shorter than four bytes from its start: both compilers put a `pass`
+    /// four columns long in its place, but rustpython-codegen measures it
+    /// in bytes of the source, across the line end.
+    ShortDocstringBody,
+}
+
+impl Shape {
+    /// A short description, for reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Shape::ManyConstants => "too many constants in one scope for the native compiler",
+            Shape::DebugFieldComment => "f-string debug field with a comment",
+            Shape::AsyncGeneratorCall => "all/any/tuple of an async generator expression",
+            Shape::TemplateBlanks => "t-string interpolation with trailing blanks",
+            Shape::ShortDocstringBody => "body of only a short-lined docstring under -OO",
+        }
+    }
+}
+
+/// Literals in one scope before the native compiler's pooling costs more
+/// than CPython's whole compile of it (measured: see docs/native.md).
+pub const MAX_SCOPE_LITERALS: usize = 3_000;
+
+/// Checks `module`, whose source is `text`, for compiling at `optimize`.
+pub fn check(module: &Mod, text: &str, optimize: u8) -> Result<(), Shape> {
+    let mut checker = Checker {
+        text,
+        strips_docstrings: optimize >= 2,
+        scopes: vec![0],
+        problem: None,
+    };
+    match module {
+        Mod::Module(module) => {
+            checker.check_docstring_body(&module.body);
+            checker.visit_body(&module.body);
+        }
+        Mod::Expression(expression) => checker.visit_expr(&expression.body),
+    }
+    checker.problem.map_or(Ok(()), Err)
+}
+
+struct Checker<'t> {
+    text: &'t str,
+    /// `-OO`: docstrings are removed.
+    strips_docstrings: bool,
+    /// Literal counts of the scopes being walked, innermost last.
+    scopes: Vec<usize>,
+    problem: Option<Shape>,
+}
+
+impl Checker<'_> {
+    fn count_literal(&mut self) {
+        let count = self.scopes.last_mut().expect("the module scope");
+        *count += 1;
+        if *count > MAX_SCOPE_LITERALS {
+            self.problem.get_or_insert(Shape::ManyConstants);
+        }
+    }
+
+    fn check_docstring_body(&mut self, body: &[Stmt]) {
+        let [Stmt::Expr(statement)] = body else {
+            return;
+        };
+        if !self.strips_docstrings || !statement.value.is_string_literal_expr() {
+            return;
+        }
+        let start = usize::from(statement.range().start());
+        let pass = self.text.get(start..start + 4);
+        if pass.is_none_or(|pass| pass.contains('\n')) {
+            self.problem.get_or_insert(Shape::ShortDocstringBody);
+        }
+    }
+
+    fn in_scope(&mut self, walk: impl FnOnce(&mut Self)) {
+        self.scopes.push(0);
+        walk(self);
+        self.scopes.pop();
+    }
+}
+
+impl<'a> Visitor<'a> for Checker<'_> {
+    fn visit_stmt(&mut self, stmt: &'a Stmt) {
+        if self.problem.is_some() {
+            return;
+        }
+        match stmt {
+            Stmt::FunctionDef(function) => {
+                self.check_docstring_body(&function.body);
+                self.in_scope(|checker| visitor::walk_stmt(checker, stmt));
+            }
+            Stmt::ClassDef(class) => {
+                self.check_docstring_body(&class.body);
+                self.in_scope(|checker| visitor::walk_stmt(checker, stmt));
+            }
+            _ => visitor::walk_stmt(self, stmt),
+        }
+    }
+
+    fn visit_expr(&mut self, expr: &'a Expr) {
+        if self.problem.is_some() {
+            return;
+        }
+        match expr {
+            Expr::NumberLiteral(_) | Expr::BytesLiteral(_) | Expr::StringLiteral(_) => {
+                self.count_literal();
+                visitor::walk_expr(self, expr);
+            }
+            Expr::Call(call) if inlined_async_generator(call) => {
+                self.problem.get_or_insert(Shape::AsyncGeneratorCall);
+            }
+            Expr::Lambda(_) | Expr::Generator(_) => {
+                self.in_scope(|checker| visitor::walk_expr(checker, expr));
+            }
+            _ => visitor::walk_expr(self, expr),
+        }
+    }
+
+    fn visit_interpolated_string_element(&mut self, element: &'a InterpolatedStringElement) {
+        if let InterpolatedStringElement::Interpolation(interpolation) = element
+            && interpolation.debug_text.is_some()
+            && self.text[interpolation.range()].contains('#')
+        {
+            self.problem.get_or_insert(Shape::DebugFieldComment);
+        }
+        visitor::walk_interpolated_string_element(self, element);
+    }
+
+    fn visit_t_string(&mut self, t_string: &'a TString) {
+        for element in &t_string.elements {
+            if let InterpolatedStringElement::Interpolation(interpolation) = element {
+                let after = &self.text[usize::from(interpolation.expression.end())..];
+                if after.starts_with(char::is_whitespace) {
+                    self.problem.get_or_insert(Shape::TemplateBlanks);
+                }
+            }
+        }
+        visitor::walk_t_string(self, t_string);
+    }
+}
+
+/// A call rustpython-codegen inlines (`all`, `any` or `tuple` of one
+/// generator expression) whose generator is asynchronous: it awaits or
+/// iterates asynchronously anywhere inside.
+fn inlined_async_generator(call: &ExprCall) -> bool {
+    let Expr::Name(name) = &*call.func else {
+        return false;
+    };
+    let [generator @ Expr::Generator(_)] = &call.arguments.args[..] else {
+        return false;
+    };
+    if !call.arguments.keywords.is_empty() || !matches!(name.id.as_str(), "all" | "any" | "tuple") {
+        return false;
+    }
+    let mut finder = AsyncFinder { found: false };
+    finder.visit_expr(generator);
+    finder.found
+}
+
+/// Whether an expression awaits or iterates asynchronously.
+struct AsyncFinder {
+    found: bool,
+}
+
+impl<'a> Visitor<'a> for AsyncFinder {
+    fn visit_expr(&mut self, expr: &'a Expr) {
+        if matches!(expr, Expr::Await(_)) {
+            self.found = true;
+        }
+        visitor::walk_expr(self, expr);
+    }
+
+    fn visit_comprehension(&mut self, comprehension: &'a ruff_python_ast::Comprehension) {
+        self.found |= comprehension.is_async;
+        visitor::walk_comprehension(self, comprehension);
+    }
+}
