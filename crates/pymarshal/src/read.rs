@@ -5,6 +5,7 @@
 //! of recursing, so hostile nesting costs heap, not call stack; every length
 //! is checked against the bytes left before anything is allocated.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 
@@ -42,7 +43,7 @@ impl ErrorKind {
     }
 }
 
-/// Why [`read`] refused its input: the exception CPython raises, its
+/// Why [`read()`] refused its input: the exception CPython raises, its
 /// message, and where in the input the problem was found.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ReadError {
@@ -89,7 +90,15 @@ pub fn read(data: &[u8]) -> Result<Ref, ReadError> {
 }
 
 /// What `r_object` produced: an object, or `NULL` (no object, no error).
-type Produced = Option<Ref>;
+type Produced = Option<Node>;
+
+/// An object read, with the height of its graph (1 for an object without
+/// children), which bounds every recursive walk of what [`read()`] returns.
+#[derive(Clone)]
+struct Node {
+    obj: Ref,
+    height: usize,
+}
 
 /// A container whose children are being read.
 enum Frame {
@@ -141,8 +150,8 @@ enum Start {
 enum Next {
     /// Read another child.
     More,
-    /// The container is complete.
-    Done(Produced),
+    /// The container is complete (or `NULL`, for a slice missing a part).
+    Done(Option<Ref>),
 }
 
 /// Objects every read shares, so that a run of one-byte objects costs a
@@ -160,8 +169,11 @@ struct Reader<'d> {
     pos: usize,
     /// The reference list: `None` marks a slot reserved for an object still
     /// being read (CPython puts `None` there).
-    refs: Vec<Option<Ref>>,
+    refs: Vec<Option<Node>>,
     singletons: Singletons,
+    /// Whether a tuple, slice or code object already checked is hashable
+    /// (the name of the unhashable type inside it if not).
+    hashable: HashMap<*const Object, Option<&'static str>>,
 }
 
 impl<'d> Reader<'d> {
@@ -170,6 +182,7 @@ impl<'d> Reader<'d> {
             data,
             pos: 0,
             refs: Vec::new(),
+            hashable: HashMap::new(),
             singletons: Singletons {
                 none: Arc::new(Object::None),
                 stop_iteration: Arc::new(Object::StopIteration),
@@ -182,20 +195,21 @@ impl<'d> Reader<'d> {
 
     /// `read_object`: reads objects until the outermost one is complete.
     fn read_root(mut self) -> Result<Ref, ReadError> {
-        let mut stack: Vec<Frame> = Vec::new();
+        // Each open container with the greatest height of its children so far.
+        let mut stack: Vec<(Frame, usize)> = Vec::new();
         loop {
             let depth = stack.len() + 1;
             let mut produced = match self.start(depth)? {
                 Start::Open(frame) => {
-                    stack.push(frame);
+                    stack.push((frame, 0));
                     continue;
                 }
                 Start::Done(produced) => produced,
             };
             // Hand the object to its parent; completed parents go on up.
             loop {
-                let Some(frame) = stack.last_mut() else {
-                    return produced.ok_or_else(|| {
+                let Some((frame, tallest)) = stack.last_mut() else {
+                    return produced.map(|node| node.obj).ok_or_else(|| {
                         self.error(
                             0,
                             ErrorKind::TypeError,
@@ -203,11 +217,15 @@ impl<'d> Reader<'d> {
                         )
                     });
                 };
-                match self.accept(frame, produced)? {
+                // A NULL (a dict's terminator) was read one level down too.
+                let child_height = produced.as_ref().map_or(1, |node| node.height);
+                *tallest = (*tallest).max(child_height);
+                let height = *tallest + 1;
+                match self.accept(frame, produced.map(|node| node.obj), height)? {
                     Next::More => break,
                     Next::Done(done) => {
                         stack.pop();
-                        produced = done;
+                        produced = done.map(|obj| Node { obj, height });
                     }
                 }
             }
@@ -281,19 +299,25 @@ impl<'d> Reader<'d> {
     }
 
     /// `r_ref_insert`: fills a reserved slot.
-    fn fill(&mut self, slot: Option<usize>, obj: &Ref) {
+    fn fill(&mut self, slot: Option<usize>, obj: &Ref, height: usize) {
         if let Some(slot) = slot {
-            self.refs[slot] = Some(obj.clone());
+            self.refs[slot] = Some(Node {
+                obj: obj.clone(),
+                height,
+            });
         }
     }
 
-    /// `R_REF`: registers an object complete on arrival.
+    /// `R_REF`: registers an object without children, complete on arrival.
     fn register(&mut self, flag: bool, obj: Object) -> Start {
-        let obj = Arc::new(obj);
+        let node = Node {
+            obj: Arc::new(obj),
+            height: 1,
+        };
         if flag {
-            self.refs.push(Some(obj.clone()));
+            self.refs.push(Some(node.clone()));
         }
-        Start::Done(Some(obj))
+        Start::Done(Some(node))
     }
 
     /// The start of `r_object`: the type byte, the depth check, and either
@@ -308,7 +332,12 @@ impl<'d> Reader<'d> {
             return Err(self.value_error(at, "recursion limit exceeded"));
         }
         let flag = code & FLAG_REF != 0;
-        let single = |obj: &Ref| Ok(Start::Done(Some(obj.clone())));
+        let single = |obj: &Ref| {
+            Ok(Start::Done(Some(Node {
+                obj: obj.clone(),
+                height: 1,
+            })))
+        };
         match code & !FLAG_REF {
             types::NULL => Ok(Start::Done(None)),
             types::NONE => single(&self.singletons.none),
@@ -392,7 +421,7 @@ impl<'d> Reader<'d> {
                 Ok(self.open_set(n, code & !FLAG_REF == types::FROZENSET, flag))
             }
             types::CODE => self.open_code(flag, at),
-            types::REF => self.reference(),
+            types::REF => self.reference(depth),
             types::SLICE => {
                 let slot = self.reserve(flag);
                 Ok(Start::Open(Frame::Slice {
@@ -462,7 +491,13 @@ impl<'d> Reader<'d> {
 
     /// `TYPE_REF`: an earlier object, or an error for a bad index or an
     /// object still being read.
-    fn reference(&mut self) -> Result<Start, ReadError> {
+    ///
+    /// A reference can graft a deep object deep down again, so that a small
+    /// input makes a graph far deeper than its nesting: CPython loads that
+    /// (and could not dump it again); this reader refuses a reference that
+    /// would put anything below [`MAX_DEPTH`], which keeps every recursive
+    /// walk of the model (drop, equality, repr, the writer) bounded.
+    fn reference(&mut self, depth: usize) -> Result<Start, ReadError> {
         let at = self.pos;
         let n = self.long()?;
         let found = usize::try_from(n)
@@ -470,13 +505,37 @@ impl<'d> Reader<'d> {
             .and_then(|i| self.refs.get(i))
             .and_then(Option::as_ref);
         match found {
-            Some(obj) => Ok(Start::Done(Some(obj.clone()))),
+            Some(node) if depth - 1 + node.height > MAX_DEPTH => Err(self.value_error(
+                at,
+                "recursion limit exceeded (an object referenced again nests too deep)",
+            )),
+            Some(node) => Ok(Start::Done(Some(node.clone()))),
             None => Err(self.value_error(at, "bad marshal data (invalid reference)")),
         }
     }
 
+    /// `PyDict_SetItem` and `PySet_Add` hash their key: a list, dict or set,
+    /// or a tuple, slice or code object holding one, is a TypeError.
+    fn check_hashable(&mut self, obj: &Ref, what: &str, at: usize) -> Result<(), ReadError> {
+        match unhashable(obj, &mut self.hashable) {
+            None => Ok(()),
+            Some(inner) => {
+                let message = format!(
+                    "cannot use '{}' as a {what} (unhashable type: '{inner}')",
+                    obj.type_name()
+                );
+                Err(self.error(at, ErrorKind::TypeError, &message))
+            }
+        }
+    }
+
     /// Gives `child` to the innermost open container.
-    fn accept(&mut self, frame: &mut Frame, child: Produced) -> Result<Next, ReadError> {
+    fn accept(
+        &mut self,
+        frame: &mut Frame,
+        child: Option<Ref>,
+        height: usize,
+    ) -> Result<Next, ReadError> {
         let at = self.pos;
         match frame {
             Frame::Seq {
@@ -500,7 +559,7 @@ impl<'d> Reader<'d> {
                 } else {
                     Object::Tuple(items)
                 });
-                self.fill(*slot, &obj);
+                self.fill(*slot, &obj, height);
                 Ok(Next::Done(Some(obj)))
             }
             Frame::Dict { pairs, key, slot } => {
@@ -512,13 +571,14 @@ impl<'d> Reader<'d> {
                         return Ok(Next::More);
                     }
                     (Some(k), Some(v)) => {
+                        self.check_hashable(&k, "dict key", at)?;
                         pairs.push((k, v));
                         return Ok(Next::More);
                     }
                     (_, None) => {}
                 }
                 let obj = Arc::new(Object::Dict(std::mem::take(pairs)));
-                self.fill(*slot, &obj);
+                self.fill(*slot, &obj, height);
                 Ok(Next::Done(Some(obj)))
             }
             Frame::Set {
@@ -534,6 +594,7 @@ impl<'d> Reader<'d> {
                         "NULL object in marshal data for set",
                     ));
                 };
+                self.check_hashable(&child, "set element", at)?;
                 items.push(child);
                 if items.len() < *n {
                     return Ok(Next::More);
@@ -544,7 +605,7 @@ impl<'d> Reader<'d> {
                 } else {
                     Object::Set(items)
                 });
-                self.fill(*slot, &obj);
+                self.fill(*slot, &obj, height);
                 Ok(Next::Done(Some(obj)))
             }
             Frame::Code {
@@ -568,7 +629,7 @@ impl<'d> Reader<'d> {
                 let code = build_code(*head, std::mem::take(fields), *firstlineno)
                     .map_err(|(kind, message)| self.error(*offset, kind, message))?;
                 let obj = Arc::new(Object::Code(Box::new(code)));
-                self.fill(*slot, &obj);
+                self.fill(*slot, &obj, height);
                 Ok(Next::Done(Some(obj)))
             }
             Frame::Slice { parts, slot } => {
@@ -584,7 +645,7 @@ impl<'d> Reader<'d> {
                 let [start, stop, step]: [Ref; 3] =
                     std::mem::take(parts).try_into().expect("three parts");
                 let obj = Arc::new(Object::Slice { start, stop, step });
-                self.fill(*slot, &obj);
+                self.fill(*slot, &obj, height);
                 Ok(Next::Done(Some(obj)))
             }
         }
@@ -798,7 +859,7 @@ fn build_code(
         return Err((ErrorKind::SystemError, "bad argument to internal function"));
     }
     if let Object::Bytes(b) = &*code
-        && b.len() % 2 != 0
+        && !b.len().is_multiple_of(2)
     {
         return Err((ErrorKind::ValueError, "code: co_code is malformed"));
     }
@@ -843,4 +904,28 @@ fn build_code(
         linetable,
         exceptiontable,
     })
+}
+
+/// The unhashable type that makes `obj` unhashable, if any, in the order
+/// CPython's hash functions meet it. Results for containers are remembered:
+/// shared subgraphs are checked once.
+fn unhashable(
+    obj: &Ref,
+    memo: &mut HashMap<*const Object, Option<&'static str>>,
+) -> Option<&'static str> {
+    let children: Vec<&Ref> = match &**obj {
+        Object::List(_) | Object::Dict(_) | Object::Set(_) => return Some(obj.type_name()),
+        Object::Tuple(items) => items.iter().collect(),
+        Object::Slice { start, stop, step } => vec![start, stop, step],
+        Object::Code(code) => vec![&code.consts],
+        _ => return None,
+    };
+    if let Some(&known) = memo.get(&Arc::as_ptr(obj)) {
+        return known;
+    }
+    let found = children
+        .into_iter()
+        .find_map(|child| unhashable(child, memo));
+    memo.insert(Arc::as_ptr(obj), found);
+    found
 }

@@ -2,10 +2,12 @@
 //! py_compile, with every FLAG_REF decided from the object graph.
 //!
 //! CPython's `w_ref` flags an object when its reference count is not 1, or
-//! when it is an interned str. Two passes reproduce that: the first counts
-//! the edges to every object (its reference count, give or take the extra
-//! references CPython holds, see [`Edge`]), the second writes in pre-order
-//! and numbers flagged objects in the order they are met, as `w_ref` does.
+//! when it is an interned str. Three walks reproduce that, each with its
+//! own stack instead of recursion: the first counts the edges to every
+//! object (its reference count, give or take the references CPython holds
+//! itself, see [`Edge`]); the second sorts the elements of every set, inner
+//! sets first; the third writes in pre-order and numbers flagged objects in
+//! the order it meets them, as `w_ref` does.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -54,13 +56,12 @@ pub fn write(root: &Ref) -> Vec<u8> {
     }
 }
 
-/// [`write`] that reports the graphs `marshal.dumps` refuses instead of
+/// [`write()`] that reports the graphs `marshal.dumps` refuses instead of
 /// panicking.
 pub fn try_write(root: &Ref) -> Result<Vec<u8>, WriteError> {
-    let mut graph = Graph::default();
-    graph.count(root, Edge::Root);
+    let graph = Graph::new(root)?;
     let mut emitter = Emitter::default();
-    emitter.object(&mut graph, root, Edge::Root)?;
+    emitter.emit(&graph, root, Edge::Root)?;
     Ok(emitter.out)
 }
 
@@ -155,26 +156,30 @@ fn is_constant_singleton(obj: &Object) -> bool {
 #[derive(Default)]
 struct Graph<'a> {
     counts: HashMap<Key<'a>, u32>,
-    /// Element order of each set already sorted, by the set's address:
-    /// nested sets are written more than once (inside the sort keys of
-    /// their parents), so sorting them again could cost exponential time.
+    /// Element order of each non-empty set, by the set's address.
     set_orders: HashMap<*const Object, Vec<usize>>,
 }
 
 impl<'a> Graph<'a> {
-    /// Counts `obj` reached through `edge`, and its children the first time
-    /// it is reached (an object holds its references once, however many
-    /// times it is itself referenced). An explicit stack keeps deep graphs
-    /// off the call stack.
-    fn count(&mut self, root: &'a Ref, edge: Edge) {
-        let mut stack = vec![(root, edge)];
+    /// Counts every edge of the graph and sorts every set.
+    fn new(root: &'a Ref) -> Result<Self, WriteError> {
+        let mut graph = Graph::default();
+        graph.count(root);
+        graph.sort_sets(root)?;
+        Ok(graph)
+    }
+
+    /// Counts each object's edges, visiting an object's children the first
+    /// time it is reached (an object holds its references once, however
+    /// many times it is itself referenced). An explicit stack keeps deep
+    /// graphs off the call stack.
+    fn count(&mut self, root: &'a Ref) {
+        let mut stack = vec![(root, Edge::Root)];
         while let Some((obj, edge)) = stack.pop() {
-            let key = key(obj, edge);
-            let count = self.counts.entry(key).or_insert(0);
-            let first_visit = *count == 0;
-            *count += 1 + edge.extra_refs();
-            if first_visit {
-                push_children(obj, &mut stack);
+            let count = self.counts.entry(key(obj, edge)).or_insert(0);
+            *count += 1;
+            if *count == 1 {
+                children(obj, |child, edge| stack.push((child, edge)));
             }
         }
     }
@@ -184,25 +189,72 @@ impl<'a> Graph<'a> {
             || edge.extra_refs() > 0
             || self.counts.get(&key).copied().unwrap_or(0) > 1
     }
-}
 
-fn push_children<'a>(obj: &'a Ref, stack: &mut Vec<(&'a Ref, Edge)>) {
-    match &**obj {
-        Object::Tuple(items) | Object::List(items) => {
-            stack.extend(items.iter().map(|item| (item, Edge::Item)));
-        }
-        Object::Set(items) | Object::FrozenSet(items) => {
-            stack.extend(items.iter().map(|item| (item, Edge::Item)));
-        }
-        Object::Dict(pairs) => {
-            for (k, v) in pairs {
-                stack.extend([(k, Edge::Item), (v, Edge::Item)]);
+    /// Sorts the elements of every set, inner sets first (a post-order
+    /// walk), so that an element's sort key can be written with the orders
+    /// of the sets inside it already known.
+    fn sort_sets(&mut self, root: &'a Ref) -> Result<(), WriteError> {
+        let mut expanded = std::collections::HashSet::new();
+        let mut stack = vec![(root, false)];
+        // Sort keys by element: an element in several sets is dumped once.
+        let mut keys: HashMap<Key<'a>, Vec<u8>> = HashMap::new();
+        while let Some((obj, children_done)) = stack.pop() {
+            if children_done {
+                if let Object::Set(items) | Object::FrozenSet(items) = &**obj {
+                    let order = self.sorted_order(items, &mut keys)?;
+                    self.set_orders.insert(ptr(obj), order);
+                }
+            } else if expanded.insert(ptr(obj)) {
+                stack.push((obj, true));
+                children(obj, |child, _| stack.push((child, false)));
             }
         }
-        Object::Slice { start, stop, step } => {
-            stack.extend([(start, Edge::Item), (stop, Edge::Item), (step, Edge::Item)]);
+        Ok(())
+    }
+
+    /// The order `sorted(items, key=marshal.dumps)` gives: each key dumped
+    /// in a fresh `WFILE` while CPython holds the element once more.
+    fn sorted_order(
+        &self,
+        items: &'a [Ref],
+        keys: &mut HashMap<Key<'a>, Vec<u8>>,
+    ) -> Result<Vec<usize>, WriteError> {
+        let mut order: Vec<usize> = (0..items.len()).collect();
+        for item in items {
+            let item_key = key(item, Edge::SetItem);
+            if let std::collections::hash_map::Entry::Vacant(slot) = keys.entry(item_key) {
+                let mut emitter = Emitter::default();
+                emitter.emit(self, item, Edge::SetItem)?;
+                slot.insert(emitter.out);
+            }
         }
-        Object::Code(code) => stack.extend(code_fields(code)),
+        // A stable sort on the bytes alone: list.sort is stable, and two
+        // equal dumps are tuples whose second items compare equal or
+        // unordered.
+        order.sort_by(|&a, &b| {
+            keys[&key(&items[a], Edge::SetItem)].cmp(&keys[&key(&items[b], Edge::SetItem)])
+        });
+        Ok(order)
+    }
+}
+
+/// Calls `visit` on each object `obj` refers to, with the edge.
+fn children<'a>(obj: &'a Ref, mut visit: impl FnMut(&'a Ref, Edge)) {
+    match &**obj {
+        Object::Tuple(items)
+        | Object::List(items)
+        | Object::Set(items)
+        | Object::FrozenSet(items) => items.iter().for_each(|item| visit(item, Edge::Item)),
+        Object::Dict(pairs) => pairs.iter().for_each(|(k, v)| {
+            visit(k, Edge::Item);
+            visit(v, Edge::Item);
+        }),
+        Object::Slice { start, stop, step } => {
+            [start, stop, step]
+                .into_iter()
+                .for_each(|part| visit(part, Edge::Item));
+        }
+        Object::Code(code) => code_fields(code).into_iter().for_each(|(f, e)| visit(f, e)),
         _ => {}
     }
 }
@@ -223,62 +275,78 @@ fn code_fields(code: &Code) -> [(&Ref, Edge); 10] {
     ]
 }
 
+/// What is left to write, most recent last: `w_object`'s recursion as a
+/// stack, so that nesting costs heap, not call stack.
+enum Task<'a> {
+    /// `w_object(obj)` at `depth`.
+    Object(&'a Ref, Edge, usize),
+    /// `co_firstlineno`, written between `co_qualname` and `co_linetable`.
+    Long(i32),
+    /// The `w_object(NULL)` that ends a dict, at `depth`.
+    Null(usize),
+}
+
 /// One `WFILE`: the output and the reference indices handed out so far.
 #[derive(Default)]
 struct Emitter<'a> {
     out: Vec<u8>,
     refs: HashMap<Key<'a>, u32>,
-    depth: usize,
 }
 
 impl<'a> Emitter<'a> {
-    /// `w_object`.
-    fn object(
-        &mut self,
-        graph: &mut Graph<'a>,
-        obj: &'a Ref,
-        edge: Edge,
-    ) -> Result<(), WriteError> {
-        self.depth += 1;
-        if self.depth > MAX_DEPTH {
-            return Err(WriteError::TooDeep);
-        }
-        let result = self.object_at_depth(graph, obj, edge);
-        self.depth -= 1;
-        result
-    }
-
-    fn object_at_depth(
-        &mut self,
-        graph: &mut Graph<'a>,
-        obj: &'a Ref,
-        edge: Edge,
-    ) -> Result<(), WriteError> {
-        let mut flag = 0;
-        if !is_constant_singleton(obj) {
-            let key = key(obj, edge);
-            if graph.is_flagged(key, edge) {
-                if let Some(&index) = self.refs.get(&key) {
-                    self.out.push(types::REF);
-                    self.long(index);
-                    return Ok(());
+    /// `w_object(root)` and everything under it.
+    fn emit(&mut self, graph: &Graph<'a>, root: &'a Ref, edge: Edge) -> Result<(), WriteError> {
+        let mut stack = vec![Task::Object(root, edge, 1)];
+        while let Some(task) = stack.pop() {
+            match task {
+                Task::Long(value) => self.out.extend(value.to_le_bytes()),
+                Task::Null(depth) => {
+                    check_depth(depth)?;
+                    self.out.push(types::NULL);
                 }
-                let index = u32::try_from(self.refs.len()).map_err(|_| WriteError::TooLarge)?;
-                self.refs.insert(key, index);
-                flag = FLAG_REF;
+                Task::Object(obj, edge, depth) => {
+                    check_depth(depth)?;
+                    let Some(flag) = self.reference(graph, obj, edge)? else {
+                        continue;
+                    };
+                    self.header(obj, flag)?;
+                    push_children(graph, obj, depth + 1, &mut stack);
+                }
             }
         }
-        self.complex_object(graph, obj, flag)
+        Ok(())
     }
 
-    /// `w_complex_object`: the type byte (with `flag`) and the payload.
-    fn complex_object(
+    /// `w_ref`: writes a `TYPE_REF` and returns `None` for an object already
+    /// written; else the flag for its type byte (numbering it if flagged).
+    fn reference(
         &mut self,
-        graph: &mut Graph<'a>,
+        graph: &Graph<'a>,
         obj: &'a Ref,
-        flag: u8,
-    ) -> Result<(), WriteError> {
-        match &**obj {
+        edge: Edge,
+    ) -> Result<Option<u8>, WriteError> {
+        if is_constant_singleton(obj) {
+            return Ok(Some(0));
+        }
+        let key = key(obj, edge);
+        if !graph.is_flagged(key, edge) {
+            return Ok(Some(0));
+        }
+        if let Some(&index) = self.refs.get(&key) {
+            self.out.push(types::REF);
+            self.out.extend(index.to_le_bytes());
+            return Ok(None);
+        }
+        let index = u32::try_from(self.refs.len()).map_err(|_| WriteError::TooLarge)?;
+        self.refs.insert(key, index);
+        Ok(Some(FLAG_REF))
+    }
+
+    /// `w_complex_object` up to the children: the type byte (with `flag`),
+    /// the whole payload of an object without children, the length of a
+    /// container.
+    fn header(&mut self, obj: &Object, flag: u8) -> Result<(), WriteError> {
+        match obj {
             Object::None => self.out.push(types::NONE),
             Object::StopIteration => self.out.push(types::STOPITER),
             Object::Ellipsis => self.out.push(types::ELLIPSIS),
@@ -299,51 +367,42 @@ impl<'a> Emitter<'a> {
                 self.sized(b)?;
             }
             Object::Str(s) => self.str(s, flag)?,
-            Object::Tuple(items) => {
-                if let Ok(n) = u8::try_from(items.len()) {
-                    self.out.extend([types::SMALL_TUPLE | flag, n]);
-                } else {
+            Object::Tuple(items) => match u8::try_from(items.len()) {
+                Ok(n) => self.out.extend([types::SMALL_TUPLE | flag, n]),
+                Err(_) => {
                     self.out.push(types::TUPLE | flag);
                     self.size(items.len())?;
                 }
-                self.items(graph, items)?;
-            }
+            },
             Object::List(items) => {
                 self.out.push(types::LIST | flag);
                 self.size(items.len())?;
-                self.items(graph, items)?;
             }
-            Object::Dict(pairs) => {
-                self.out.push(types::DICT | flag);
-                for (k, v) in pairs {
-                    self.object(graph, k, Edge::Item)?;
-                    self.object(graph, v, Edge::Item)?;
-                }
-                // The terminator is a `w_object(NULL)`: it counts for depth.
-                self.depth += 1;
-                if self.depth > MAX_DEPTH {
-                    return Err(WriteError::TooDeep);
-                }
-                self.depth -= 1;
-                self.out.push(types::NULL);
+            Object::Dict(_) => self.out.push(types::DICT | flag),
+            Object::Set(items) => {
+                self.out.push(types::SET | flag);
+                self.size(items.len())?;
             }
-            Object::Set(items) => self.set(graph, obj, items, types::SET | flag)?,
-            Object::FrozenSet(items) => self.set(graph, obj, items, types::FROZENSET | flag)?,
-            Object::Slice { start, stop, step } => {
-                self.out.push(types::SLICE | flag);
-                for part in [start, stop, step] {
-                    self.object(graph, part, Edge::Item)?;
+            Object::FrozenSet(items) => {
+                self.out.push(types::FROZENSET | flag);
+                self.size(items.len())?;
+            }
+            Object::Slice { .. } => self.out.push(types::SLICE | flag),
+            Object::Code(code) => {
+                self.out.push(types::CODE | flag);
+                let head = [
+                    code.argcount,
+                    code.posonlyargcount,
+                    code.kwonlyargcount,
+                    code.stacksize,
+                    code.flags,
+                ];
+                for field in head {
+                    self.out.extend(field.to_le_bytes());
                 }
             }
-            Object::Code(code) => self.code(graph, code, flag)?,
         }
         Ok(())
-    }
-
-    fn items(&mut self, graph: &mut Graph<'a>, items: &'a [Ref]) -> Result<(), WriteError> {
-        items
-            .iter()
-            .try_for_each(|item| self.object(graph, item, Edge::Item))
     }
 
     /// `TYPE_INT` when the value fits in 32 bits, else `TYPE_LONG` in
@@ -370,85 +429,23 @@ impl<'a> Emitter<'a> {
     }
 
     fn str(&mut self, s: &PyStr, flag: u8) -> Result<(), WriteError> {
-        let interned = s.interned;
-        if s.is_ascii() {
+        let code = match (s.is_ascii(), s.utf8.len() < 256, s.interned) {
             // ASCII: one byte per code point, so the byte length is `len()`.
-            if let Ok(n) = u8::try_from(s.utf8.len()) {
-                let code = if interned {
-                    types::SHORT_ASCII_INTERNED
-                } else {
-                    types::SHORT_ASCII
-                };
-                self.out.extend([code | flag, n]);
-                self.out.extend_from_slice(&s.utf8);
-                return Ok(());
-            }
-            let code = if interned {
-                types::ASCII_INTERNED
-            } else {
-                types::ASCII
-            };
-            self.out.push(code | flag);
-        } else {
-            let code = if interned {
-                types::INTERNED
-            } else {
-                types::UNICODE
-            };
-            self.out.push(code | flag);
-        }
-        self.sized(&s.utf8)
-    }
-
-    /// A set or frozenset: elements in the order of their own
-    /// `marshal.dumps`, as CPython sorts them for reproducible output.
-    fn set(
-        &mut self,
-        graph: &mut Graph<'a>,
-        obj: &'a Ref,
-        items: &'a [Ref],
-        code: u8,
-    ) -> Result<(), WriteError> {
-        self.out.push(code);
-        self.size(items.len())?;
-        let order = match graph.set_orders.get(&ptr(obj)) {
-            Some(order) => order.clone(),
-            None => {
-                let order = sorted_order(graph, items)?;
-                graph.set_orders.insert(ptr(obj), order.clone());
-                order
-            }
+            (true, true, false) => types::SHORT_ASCII,
+            (true, true, true) => types::SHORT_ASCII_INTERNED,
+            (true, false, false) => types::ASCII,
+            (true, false, true) => types::ASCII_INTERNED,
+            (false, _, false) => types::UNICODE,
+            (false, _, true) => types::INTERNED,
         };
-        order
-            .into_iter()
-            .try_for_each(|i| self.object(graph, &items[i], Edge::SetItem))
-    }
-
-    fn code(&mut self, graph: &mut Graph<'a>, code: &'a Code, flag: u8) -> Result<(), WriteError> {
-        self.out.push(types::CODE | flag);
-        for field in [
-            code.argcount,
-            code.posonlyargcount,
-            code.kwonlyargcount,
-            code.stacksize,
-            code.flags,
-        ] {
-            self.out.extend(field.to_le_bytes());
+        self.out.push(code | flag);
+        if code == types::SHORT_ASCII || code == types::SHORT_ASCII_INTERNED {
+            self.out.push(s.utf8.len() as u8);
+            self.out.extend_from_slice(&s.utf8);
+            Ok(())
+        } else {
+            self.sized(&s.utf8)
         }
-        let fields = code_fields(code);
-        let (before_lineno, after_lineno) = fields.split_at(8);
-        for &(field, edge) in before_lineno {
-            self.object(graph, field, edge)?;
-        }
-        self.out.extend(code.firstlineno.to_le_bytes());
-        for &(field, edge) in after_lineno {
-            self.object(graph, field, edge)?;
-        }
-        Ok(())
-    }
-
-    fn long(&mut self, value: u32) {
-        self.out.extend(value.to_le_bytes());
     }
 
     /// `W_SIZE`: a 32-bit length, refusing what does not fit.
@@ -466,19 +463,47 @@ impl<'a> Emitter<'a> {
     }
 }
 
-/// The order `sorted(items, key=marshal.dumps)` gives, each key dumped in a
-/// fresh `WFILE` while the element is held once more than the graph says.
-fn sorted_order<'a>(graph: &mut Graph<'a>, items: &'a [Ref]) -> Result<Vec<usize>, WriteError> {
-    let mut keyed = Vec::with_capacity(items.len());
-    for (i, item) in items.iter().enumerate() {
-        let mut emitter = Emitter::default();
-        emitter.object(graph, item, Edge::SetItem)?;
-        keyed.push((emitter.out, i));
+fn check_depth(depth: usize) -> Result<(), WriteError> {
+    if depth > MAX_DEPTH {
+        Err(WriteError::TooDeep)
+    } else {
+        Ok(())
     }
-    // A stable sort on the bytes alone: list.sort is stable, and two equal
-    // dumps are tuples whose second items compare equal or unordered.
-    keyed.sort_by(|a, b| a.0.cmp(&b.0));
-    Ok(keyed.into_iter().map(|(_, i)| i).collect())
+}
+
+/// Schedules the children of `obj`, first child on top.
+fn push_children<'a>(graph: &Graph<'a>, obj: &'a Ref, depth: usize, stack: &mut Vec<Task<'a>>) {
+    let item = |child: &'a Ref| Task::Object(child, Edge::Item, depth);
+    match &**obj {
+        Object::Tuple(items) | Object::List(items) => stack.extend(items.iter().rev().map(item)),
+        Object::Dict(pairs) => {
+            stack.push(Task::Null(depth));
+            for (k, v) in pairs.iter().rev() {
+                stack.extend([item(v), item(k)]);
+            }
+        }
+        Object::Set(items) | Object::FrozenSet(items) => {
+            let order = graph
+                .set_orders
+                .get(&ptr(obj))
+                .map_or(&[][..], Vec::as_slice);
+            let sorted = order
+                .iter()
+                .rev()
+                .map(|&i| Task::Object(&items[i], Edge::SetItem, depth));
+            stack.extend(sorted);
+        }
+        Object::Slice { start, stop, step } => stack.extend([item(step), item(stop), item(start)]),
+        Object::Code(code) => {
+            let fields = code_fields(code);
+            let (before_lineno, after_lineno) = fields.split_at(8);
+            let task = |&(field, edge): &(&'a Ref, Edge)| Task::Object(field, edge, depth);
+            stack.extend(after_lineno.iter().rev().map(task));
+            stack.push(Task::Long(code.firstlineno));
+            stack.extend(before_lineno.iter().rev().map(task));
+        }
+        _ => {}
+    }
 }
 
 /// The base-2**15 digits of `|value|`, least significant first.
