@@ -23,6 +23,8 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+#![forbid(unsafe_code)]
+
 use std::fs::File;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};

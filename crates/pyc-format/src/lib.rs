@@ -31,6 +31,8 @@
 //! assert_eq!(stale.to_string(), "bytecode is stale for 'mod'");
 //! ```
 
+#![forbid(unsafe_code)]
+
 mod versions;
 
 use std::fmt;

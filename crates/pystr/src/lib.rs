@@ -30,6 +30,8 @@
 //! `unicode-general-category` crate); callers that can ask the real target
 //! interpreter use [`repr_with`] with its answer, or call it only for ASCII.
 
+#![forbid(unsafe_code)]
+
 use std::cmp::Ordering;
 
 use unicode_general_category::{GeneralCategory, get_general_category};
