@@ -86,20 +86,19 @@ fn translate_newlines(text: &str) -> String {
     text.replace("\r\n", "\n").replace('\r', "\n")
 }
 
-/// The coding cookie of the first two lines, as `decode_str` looks for
+/// The coding cookie of the first two lines, as the tokenizer looks for
 /// it: line 1, then line 2 only if line 1 holds nothing but blanks or a
-/// comment; each line only if a `\n` ends it.
+/// comment.
 fn cookie(body: &[u8]) -> Option<String> {
     let mut lines = body.split_inclusive(|&b| b == b'\n');
-    let first = lines.next().filter(|line| line.ends_with(b"\n"))?;
+    let first = lines.next()?;
     if let Some(name) = coding_spec(first) {
         return Some(name);
     }
     if !blank_or_comment(first) {
         return None;
     }
-    let second = lines.next().filter(|line| line.ends_with(b"\n"))?;
-    coding_spec(second)
+    coding_spec(lines.next()?)
 }
 
 fn is_blank(b: u8) -> bool {
@@ -181,8 +180,8 @@ mod tests {
         assert_eq!(cookie(b"x = 1\n# coding: latin-1\n"), None);
         // Not a comment of its own.
         assert_eq!(cookie(b"x = 1  # coding: latin-1\n"), None);
-        // A last line without its newline is not looked at.
-        assert_eq!(cookie(b"# coding: latin-1"), None);
+        // A last line without its newline counts too.
+        assert_eq!(cookie(b"# coding: latin-1"), Some("iso-8859-1".into()));
         assert_eq!(cookie(b"# -*- coding: UTF_8-unix -*-\n"), Some("utf-8".into()));
         assert_eq!(cookie(b"# -*- coding: Latin-1 -*-\n"), Some("iso-8859-1".into()));
     }

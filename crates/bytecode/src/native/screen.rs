@@ -25,6 +25,17 @@ pub enum Screened {
     NonAsciiName,
     /// A form feed: CPython's tokenizer gives it column rules of its own.
     FormFeed,
+    /// A decimal integer literal near CPython's limit on digits (4300,
+    /// `sys.int_info.default_max_str_digits`), which CPython refuses.
+    LongInteger,
+    /// An imaginary literal too large for a double (`1e1000j`): CPython
+    /// folds `3+1e1000j` into one constant, rustpython-codegen does not.
+    InfiniteImaginary,
+    /// A t-string: rustpython-codegen renders the text of its
+    /// interpolations differently from CPython 3.14.
+    TemplateString,
+    /// `from __future__ import barry_as_FLUFL`, which changes the grammar.
+    BarryAsFlufl,
     /// One logical line of more tokens than the native compiler handles
     /// within its stack and time budget.
     LongLine,
@@ -40,6 +51,10 @@ impl Screened {
             Screened::Indentation => "indentation near CPython's limit",
             Screened::NonAsciiName => "non-ASCII identifier",
             Screened::FormFeed => "form feed",
+            Screened::LongInteger => "integer literal near CPython's digit limit",
+            Screened::InfiniteImaginary => "imaginary literal too large for a double",
+            Screened::TemplateString => "t-string",
+            Screened::BarryAsFlufl => "from __future__ import barry_as_FLUFL",
             Screened::LongLine => "logical line too long for the native compiler",
         }
     }
@@ -49,6 +64,8 @@ impl Screened {
 const MAX_BRACKET_DEPTH: usize = 180;
 /// CPython refuses a 99th indentation level (`MAXINDENT`); stay clear.
 const MAX_INDENT_DEPTH: usize = 90;
+/// Characters in an integer literal, below CPython's limit of 4300 digits.
+const MAX_INTEGER_LENGTH: usize = 4_000;
 /// Tokens in one logical line. This bounds the depth of the syntax tree
 /// (a chain of `+` or `.` nests one level per operator), which the parser,
 /// the compiler and dropping the tree all walk recursively, and the size
@@ -85,9 +102,12 @@ pub fn screen(text: &str, tokens: &[Token]) -> Result<(), Screened> {
             }
             TokenKind::Dedent => indents = indents.saturating_sub(1),
             TokenKind::Newline => line_tokens = 0,
-            TokenKind::Name if !text[token.range()].is_ascii() => {
-                return Err(Screened::NonAsciiName);
+            TokenKind::Name => check_name(&text[token.range()])?,
+            TokenKind::Int if token.range().len() > MAX_INTEGER_LENGTH.try_into().unwrap() => {
+                return Err(Screened::LongInteger);
             }
+            TokenKind::Complex => check_imaginary(&text[token.range()])?,
+            TokenKind::TStringStart => return Err(Screened::TemplateString),
             TokenKind::String | TokenKind::FStringMiddle | TokenKind::TStringMiddle => {
                 let prefix = token.unwrap_string_flags().prefix();
                 if !prefix.is_raw() {
@@ -109,6 +129,29 @@ pub fn screen(text: &str, tokens: &[Token]) -> Result<(), Screened> {
         previous = Some(token);
     }
     Ok(())
+}
+
+fn check_name(name: &str) -> Result<(), Screened> {
+    if !name.is_ascii() {
+        Err(Screened::NonAsciiName)
+    } else if name == "barry_as_FLUFL" {
+        Err(Screened::BarryAsFlufl)
+    } else {
+        Ok(())
+    }
+}
+
+/// An imaginary literal must be a finite double.
+fn check_imaginary(literal: &str) -> Result<(), Screened> {
+    let digits: String = literal
+        .trim_end_matches(['j', 'J'])
+        .chars()
+        .filter(|&c| c != '_')
+        .collect();
+    match digits.parse::<f64>() {
+        Ok(value) if value.is_finite() => Ok(()),
+        _ => Err(Screened::InfiniteImaginary),
+    }
 }
 
 fn is_number(kind: TokenKind) -> bool {

@@ -3,7 +3,7 @@
 //! has bounded the tree's depth, so the recursive walk is safe.
 
 use ruff_python_ast::visitor::{self, Visitor};
-use ruff_python_ast::{Expr, ExprCall, InterpolatedStringElement, Mod, Stmt, TString};
+use ruff_python_ast::{Expr, ExprCall, InterpolatedStringElement, Mod, Stmt};
 use ruff_text_size::Ranged;
 
 /// Why the tree sends a source to CPython.
@@ -19,10 +19,16 @@ pub enum Shape {
     /// `all`/`any`/`tuple` of an asynchronous generator expression:
     /// rustpython-codegen inlines the loop, CPython 3.14 calls the builtin.
     AsyncGeneratorCall,
-    /// A t-string interpolation followed by blanks before its `=`, `!`,
-    /// `:` or `}`: CPython keeps them in `Interpolation.expression`,
-    /// rustpython-codegen strips them.
-    TemplateBlanks,
+    /// An f-string replacement field nested two deep in format specs:
+    /// CPython refuses a third level ("expressions nested too deeply").
+    NestedFormatSpec,
+    /// A docstring with a line break other than `\n` (`"\r"`): CPython
+    /// and rustpython-codegen clean such docstrings differently.
+    DocstringLineBreak,
+    /// An assignment expression inside a list, set or dict comprehension:
+    /// rustpython-codegen marks the inlined comprehension's variables
+    /// differently from CPython.
+    WalrusInComprehension,
     /// Under `-OO`, a body that is only a docstring whose first line is
     /// shorter than four bytes from its start: both compilers put a `pass`
     /// four columns long in its place, but rustpython-codegen measures it
@@ -37,7 +43,9 @@ impl Shape {
             Shape::ManyConstants => "too many constants in one scope for the native compiler",
             Shape::DebugFieldComment => "f-string debug field with a comment",
             Shape::AsyncGeneratorCall => "all/any/tuple of an async generator expression",
-            Shape::TemplateBlanks => "t-string interpolation with trailing blanks",
+            Shape::NestedFormatSpec => "f-string format spec nested two deep",
+            Shape::DocstringLineBreak => "docstring with an unusual line break",
+            Shape::WalrusInComprehension => "assignment expression in a comprehension",
             Shape::ShortDocstringBody => "body of only a short-lined docstring under -OO",
         }
     }
@@ -84,6 +92,12 @@ impl Checker<'_> {
     }
 
     fn check_docstring_body(&mut self, body: &[Stmt]) {
+        if let Some(Stmt::Expr(statement)) = body.first()
+            && let Expr::StringLiteral(literal) = &*statement.value
+            && literal.value.to_str().contains(UNUSUAL_LINE_BREAKS)
+        {
+            self.problem.get_or_insert(Shape::DocstringLineBreak);
+        }
         let [Stmt::Expr(statement)] = body else {
             return;
         };
@@ -134,6 +148,9 @@ impl<'a> Visitor<'a> for Checker<'_> {
             Expr::Call(call) if inlined_async_generator(call) => {
                 self.problem.get_or_insert(Shape::AsyncGeneratorCall);
             }
+            Expr::ListComp(_) | Expr::SetComp(_) | Expr::DictComp(_) if has_walrus(expr) => {
+                self.problem.get_or_insert(Shape::WalrusInComprehension);
+            }
             Expr::Lambda(_) | Expr::Generator(_) => {
                 self.in_scope(|checker| visitor::walk_expr(checker, expr));
             }
@@ -142,26 +159,50 @@ impl<'a> Visitor<'a> for Checker<'_> {
     }
 
     fn visit_interpolated_string_element(&mut self, element: &'a InterpolatedStringElement) {
-        if let InterpolatedStringElement::Interpolation(interpolation) = element
-            && interpolation.debug_text.is_some()
-            && self.text[interpolation.range()].contains('#')
-        {
-            self.problem.get_or_insert(Shape::DebugFieldComment);
+        if let InterpolatedStringElement::Interpolation(interpolation) = element {
+            if interpolation.debug_text.is_some() && self.text[interpolation.range()].contains('#') {
+                self.problem.get_or_insert(Shape::DebugFieldComment);
+            }
+            if format_spec_depth(interpolation) >= 2 {
+                self.problem.get_or_insert(Shape::NestedFormatSpec);
+            }
         }
         visitor::walk_interpolated_string_element(self, element);
     }
+}
 
-    fn visit_t_string(&mut self, t_string: &'a TString) {
-        for element in &t_string.elements {
-            if let InterpolatedStringElement::Interpolation(interpolation) = element {
-                let after = &self.text[usize::from(interpolation.expression.end())..];
-                if after.starts_with(char::is_whitespace) {
-                    self.problem.get_or_insert(Shape::TemplateBlanks);
-                }
-            }
+/// Characters other than `\n` that some line splitting treats as a break.
+const UNUSUAL_LINE_BREAKS: &[char] = &[
+    '\r', '\x0b', '\x0c', '\x1c', '\x1d', '\x1e', '\u{85}', '\u{2028}', '\u{2029}',
+];
+
+/// How deep replacement fields nest inside `interpolation`'s format spec.
+fn format_spec_depth(interpolation: &ruff_python_ast::InterpolatedElement) -> usize {
+    interpolation.format_spec.as_ref().map_or(0, |spec| {
+        1 + spec
+            .elements
+            .iter()
+            .filter_map(|element| match element {
+                InterpolatedStringElement::Interpolation(inner) => Some(format_spec_depth(inner)),
+                InterpolatedStringElement::Literal(_) => None,
+            })
+            .max()
+            .unwrap_or(0)
+    })
+}
+
+/// Whether an expression holds an assignment expression anywhere.
+fn has_walrus(expr: &Expr) -> bool {
+    struct Finder(bool);
+    impl<'a> Visitor<'a> for Finder {
+        fn visit_expr(&mut self, expr: &'a Expr) {
+            self.0 |= matches!(expr, Expr::Named(_));
+            visitor::walk_expr(self, expr);
         }
-        visitor::walk_t_string(self, t_string);
     }
+    let mut finder = Finder(false);
+    visitor::walk_expr(&mut finder, expr);
+    finder.0
 }
 
 /// A call rustpython-codegen inlines (`all`, `any` or `tuple` of one
