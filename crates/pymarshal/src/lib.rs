@@ -76,16 +76,25 @@
 //! - **The root is flagged**: py_compile's frames hold the code object they
 //!   pass to `marshal.dumps`, so its count is at least 2 (pycs start with
 //!   `0xe3`).
-//! - **`co_code` is always flagged**: `w_object` gets it from
-//!   `_PyCode_GetCode`, which returns a new reference to the bytes it
-//!   caches on the code object.
+//! - **`co_code` belongs to its code object and is always flagged.**
+//!   `w_object` writes what `_PyCode_GetCode` returns: a new reference to
+//!   bytes made once per code object and cached there. So two code objects
+//!   with equal bytecode each write their own copy, even when the graph
+//!   shares one `Arc` (as a compiler whose constant cache merges the
+//!   assembled bytecode, as CPython's does, would build it).
 //! - **`co_filename`, `co_name`, `co_qualname`** are interned by the code
 //!   constructor (`init_code`), and the items of `co_names` and
 //!   `co_localsplusnames` by `intern_strings`: build them with
 //!   `interned: true`; then equal ones are one object by rule.
-//! - **`co_linetable`, `co_localspluskinds`, `co_exceptiontable`** are built
-//!   in place, so even at 1 byte they are not the immortal 1-byte
-//!   singletons: they are flagged only if shared (`b''` is the singleton).
+//! - **`co_localspluskinds`** is built in place for each code object and
+//!   never merged: even at 1 byte it is not the immortal singleton, so it is
+//!   flagged only if its `Arc` is shared. **`co_linetable` and
+//!   `co_exceptiontable`** go through the constant cache (`assemble_emit`):
+//!   equal ones are one object (share the `Arc`); a 1-byte one is treated as
+//!   the singleton only when its `Arc` is also used as a constant (the cache
+//!   merged them). The standard library has no linetable or exception table
+//!   shorter than 2 bytes, so that last rule is read from the source, not
+//!   observed.
 //! - **Set and frozenset elements are always flagged**, and written in the
 //!   order of `sorted(items, key=marshal.dumps)`: CPython dumps each element
 //!   on its own (while holding an extra reference to it) and keeps the
@@ -93,9 +102,14 @@
 //!   element order does not matter.
 //! - **Everything else is its `Arc`**: flagged when two or more edges of the
 //!   graph (items of containers, fields of code objects) lead to it. CPython
-//!   shares objects the same way: its compiler merges equal constants
-//!   across the whole module, so a compiler building the graph must share
-//!   one `Arc` wherever CPython's constant cache would.
+//!   shares objects the same way: its compiler's constant cache
+//!   (`_PyCode_ConstantKey`: type and value, recursively into tuples and
+//!   frozensets, `0.0` apart from `-0.0`) makes equal constants one object
+//!   across the whole module, and also merges each code object's
+//!   `co_consts`, `co_names`, `co_localsplusnames`, `co_linetable` and
+//!   `co_exceptiontable`. The first object entered wins, with its interned
+//!   flag (the `'%'` above). A compiler building the graph must share one
+//!   `Arc` wherever that cache would.
 //!
 //! Reference indices are handed out in pre-order (an object before its
 //! children), in the order `w_ref` flags them.
@@ -103,30 +117,52 @@
 //! Evidence: `tests/cpython_stdlib.rs` compiles every `.py` of CPython
 //! 3.14's standard library and its test suite with `python3.14 -m
 //! compileall -j 1` (optimization levels 0, 1 and 2) and checks that
-//! `write(read(body))` is the body, byte for byte, for every pyc, and again
-//! after giving every immortal object its own `Arc` (so the by-value rules,
-//! not the reader's sharing, produce the bytes). Run it with
+//! `write(read(body))` is the body, byte for byte, for every pyc; and again
+//! after giving every immortal object its own `Arc`, and after making equal
+//! bytecode one `Arc` (so the rules above, not the reader's sharing,
+//! produce the bytes). Run it with
 //! `CARGO_TARGET_DIR=/work/target-marshal cargo t -p pymarshal --test cpython_stdlib -- --nocapture`.
 //! On CPython 3.14.10 (1707 sources, 1702 of which it compiles; the other
 //! 5 are bad-syntax and bad-encoding test data, skipped and counted): all
-//! 5106 pycs identical, both ways, no exceptions (about 30 s in a debug
-//! build, most of it CPython compiling).
+//! 5106 pycs identical, all three ways, no exceptions (20-30 s in a debug
+//! build, most of it CPython compiling). `tests/fixtures.rs` checks hand-built
+//! graphs against bytes recorded from CPython (`tests/fixtures/record.py`),
+//! without an interpreter.
+//!
+//! # The reader
+//!
+//! [`read()`] follows `r_object` case by case, with CPython's exception
+//! types and messages ([`ReadError`]): `FLAG_REF`/`TYPE_REF` give back one
+//! shared `Arc`; code objects pass `_PyCode_Validate`'s checks and get
+//! `co_stacksize` 0 raised to 1 as `init_code` does; `TYPE_ASCII*` bytes
+//! are latin-1; set elements and dict keys must be hashable. It keeps its
+//! own stack instead of recursing, refuses nesting deeper than
+//! [`MAX_DEPTH`] as CPython does, checks every length against the input
+//! left before allocating, and never panics (`tests/fuzz.rs`).
 //!
 //! # Limits
 //!
 //! - Only what code objects hold: no `TYPE_UNKNOWN` types (CPython's
 //!   writer would raise), only version 5 output (the reader also accepts
 //!   the legacy `TYPE_INT64`, `TYPE_FLOAT` and `TYPE_COMPLEX`).
-//! - A 1-byte bytes constant that is not the singleton (CPython's compiler
-//!   makes none that reach a pyc of the standard library) cannot be
-//!   expressed: the writer flags every 1-byte bytes constant.
+//! - A 1-byte bytes constant that is not the singleton cannot be expressed:
+//!   the writer flags every 1-byte bytes constant (CPython's compiler makes
+//!   none that reach a pyc of the standard library).
 //! - [`write()`] panics where `marshal.dumps` raises: nesting deeper than
 //!   [`MAX_DEPTH`] or sizes above `i32::MAX` ([`try_write`] returns the
 //!   error).
-//! - The reader returns an error where CPython would build a cyclic object
-//!   (a `TYPE_REF` to a tuple, list, dict or set still being read), and
-//!   does not hash: duplicate set elements and dict keys are kept. See
-//!   [`read()`].
+//! - Where the reader differs from `marshal.loads`, on input CPython never
+//!   writes: a `TYPE_REF` to a tuple, list, dict or set still being read is
+//!   an error (CPython builds a cycle, which `Arc`s cannot hold); a
+//!   `TYPE_REF` that would nest an object deeper than [`MAX_DEPTH`] is an
+//!   error (CPython loads it, and could not dump it again); duplicate set
+//!   elements and dict keys are kept (no hashing); strs keep the interned
+//!   flag they were written with (CPython interns code names again on
+//!   load, and returns its singletons for 1-character strs).
+//! - Equality, [`first_difference`], `Display` and dropping recurse, one
+//!   level per nesting level: fine for anything [`read()`] returns or
+//!   CPython can write (at most [`MAX_DEPTH`] deep), not for hand-built
+//!   graphs hundreds of thousands deep.
 #![forbid(unsafe_code)]
 
 mod eq;

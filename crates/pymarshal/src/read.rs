@@ -53,7 +53,9 @@ pub struct ReadError {
     /// The exception `marshal.loads` raises.
     pub kind: ErrorKind,
     /// The exception's message, in CPython's words (for decoding errors,
-    /// the position is relative to the string's first byte, as CPython's).
+    /// the position is relative to the string's first byte, as CPython's;
+    /// CPython prefixes "bad argument to internal function" with its C
+    /// source position, which this message leaves out).
     pub message: String,
 }
 
@@ -81,10 +83,24 @@ impl std::error::Error for ReadError {}
 ///   error (CPython builds a cyclic object, which this model cannot hold);
 ///   to a code object, frozenset or slice being read it is CPython's own
 ///   error;
+/// - a `TYPE_REF` that would put part of the graph deeper than
+///   [`MAX_DEPTH`] is an error, so that what `read` returns can be written
+///   again and walked recursively;
 /// - sets and dicts keep duplicate elements and keys (CPython hashes them;
-///   this model has no hashing);
+///   this model has no hashing, though it refuses unhashable keys as
+///   CPython does);
 /// - strs keep the interned flag they were written with (CPython's code
-///   constructor interns `co_names` and similar strings again on load).
+///   constructor interns `co_names` and similar strings again on load, and
+///   its 1-character strs are its interned singletons).
+///
+/// ```
+/// use pymarshal::{ErrorKind, read};
+/// // A 2-tuple of the int 300, referenced twice.
+/// let pair = read(b")\x02\xe9,\x01\x00\x00r\x00\x00\x00\x00").unwrap();
+/// assert_eq!(pair.to_string(), "(300, 300)");
+/// let err = read(b")\x02N").unwrap_err();
+/// assert_eq!((err.kind, err.message.as_str(), err.offset), (ErrorKind::EofError, "EOF read where object expected", 3));
+/// ```
 pub fn read(data: &[u8]) -> Result<Ref, ReadError> {
     Reader::new(data).read_root()
 }

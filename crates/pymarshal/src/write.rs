@@ -9,7 +9,7 @@
 //! sets first; the third writes in pre-order and numbers flagged objects in
 //! the order it meets them, as `w_ref` does.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 
 use num_bigint::{BigInt, Sign};
@@ -77,11 +77,15 @@ enum Edge {
     /// An element of a non-empty set: while writing, CPython holds each
     /// element in its sorted list of `(dumps(element), element)` pairs.
     SetItem,
-    /// `co_code`: `_PyCode_GetCode` returns a new reference to the bytes it
-    /// caches on the code object, so the count is at least 2.
-    CoCode,
+    /// `co_code` of the code object at this address. `w_object` writes
+    /// what `_PyCode_GetCode` returns: a new reference to bytes it makes
+    /// once per code object and caches there. So co_code is flagged (count
+    /// at least 2) and is its code object's own, whatever `Arc` holds it:
+    /// the compiler's merged bytecode is not what gets written.
+    CoCode(*const Object),
     /// `co_localspluskinds`, `co_linetable`, `co_exceptiontable`: bytes the
-    /// compiler builds in place, never the 1-byte singletons.
+    /// compiler builds in place, so a 1-byte one is not the immortal
+    /// singleton unless the constant cache merged it with a constant.
     CodeBytes,
 }
 
@@ -89,7 +93,7 @@ impl Edge {
     /// References CPython holds on top of the edge itself.
     fn extra_refs(self) -> u32 {
         match self {
-            Edge::Root | Edge::SetItem | Edge::CoCode => 1,
+            Edge::Root | Edge::SetItem | Edge::CoCode(_) => 1,
             Edge::Item | Edge::CodeBytes => 0,
         }
     }
@@ -113,6 +117,8 @@ enum Key<'a> {
     /// the 1-code-point strs below U+0100 are interned singletons in CPython
     /// when made the usual way, but not always: see the crate docs.)
     Interned(&'a [u8]),
+    /// The co_code of the code object at this address.
+    CoCode(*const Object),
 }
 
 impl Key<'_> {
@@ -127,17 +133,6 @@ impl Key<'_> {
 /// `-5..=256`, CPython's `_PY_NSMALLNEGINTS` and `_PY_NSMALLPOSINTS`.
 fn small_int(value: &BigInt) -> Option<i16> {
     value.to_i16().filter(|v| (-5..=256).contains(v))
-}
-
-fn key<'a>(obj: &'a Ref, edge: Edge) -> Key<'a> {
-    match &**obj {
-        Object::Int(v) => small_int(v).map_or(Key::Ptr(ptr(obj)), Key::SmallInt),
-        Object::Tuple(items) if items.is_empty() => Key::EmptyTuple,
-        Object::Bytes(b) if b.is_empty() => Key::EmptyBytes,
-        Object::Bytes(b) if b.len() == 1 && edge != Edge::CodeBytes => Key::ByteChar(b[0]),
-        Object::Str(s) if s.interned => Key::Interned(&s.utf8),
-        _ => Key::Ptr(ptr(obj)),
-    }
 }
 
 fn ptr(obj: &Ref) -> *const Object {
@@ -158,15 +153,56 @@ struct Graph<'a> {
     counts: HashMap<Key<'a>, u32>,
     /// Element order of each non-empty set, by the set's address.
     set_orders: HashMap<*const Object, Vec<usize>>,
+    /// The 1-byte bytes objects used as constants (not only as code
+    /// fields): those are the immortal singletons, or merged with them.
+    constant_bytes: HashSet<*const Object>,
 }
 
 impl<'a> Graph<'a> {
     /// Counts every edge of the graph and sorts every set.
     fn new(root: &'a Ref) -> Result<Self, WriteError> {
         let mut graph = Graph::default();
+        graph.find_constant_bytes(root);
         graph.count(root);
         graph.sort_sets(root)?;
         Ok(graph)
+    }
+
+    /// What makes `obj`, reached through `edge`, the Python object it is.
+    fn key(&self, obj: &'a Ref, edge: Edge) -> Key<'a> {
+        match (&**obj, edge) {
+            (_, Edge::CoCode(code)) => Key::CoCode(code),
+            (Object::Int(v), _) => small_int(v).map_or(Key::Ptr(ptr(obj)), Key::SmallInt),
+            (Object::Tuple(items), _) if items.is_empty() => Key::EmptyTuple,
+            (Object::Bytes(b), _) if b.is_empty() => Key::EmptyBytes,
+            (Object::Bytes(b), _)
+                if b.len() == 1
+                    && (edge != Edge::CodeBytes || self.constant_bytes.contains(&ptr(obj))) =>
+            {
+                Key::ByteChar(b[0])
+            }
+            (Object::Str(s), _) if s.interned => Key::Interned(&s.utf8),
+            _ => Key::Ptr(ptr(obj)),
+        }
+    }
+
+    /// Records the 1-byte bytes reached other than as a code field.
+    fn find_constant_bytes(&mut self, root: &'a Ref) {
+        let mut expanded = HashSet::new();
+        let mut stack = vec![(root, Edge::Root)];
+        while let Some((obj, edge)) = stack.pop() {
+            match &**obj {
+                Object::Bytes(b)
+                    if b.len() == 1 && !matches!(edge, Edge::CodeBytes | Edge::CoCode(_)) =>
+                {
+                    self.constant_bytes.insert(ptr(obj));
+                }
+                _ if expanded.insert(ptr(obj)) => {
+                    children(obj, |child, edge| stack.push((child, edge)))
+                }
+                _ => {}
+            }
+        }
     }
 
     /// Counts each object's edges, visiting an object's children the first
@@ -176,7 +212,7 @@ impl<'a> Graph<'a> {
     fn count(&mut self, root: &'a Ref) {
         let mut stack = vec![(root, Edge::Root)];
         while let Some((obj, edge)) = stack.pop() {
-            let count = self.counts.entry(key(obj, edge)).or_insert(0);
+            let count = self.counts.entry(self.key(obj, edge)).or_insert(0);
             *count += 1;
             if *count == 1 {
                 children(obj, |child, edge| stack.push((child, edge)));
@@ -194,7 +230,7 @@ impl<'a> Graph<'a> {
     /// walk), so that an element's sort key can be written with the orders
     /// of the sets inside it already known.
     fn sort_sets(&mut self, root: &'a Ref) -> Result<(), WriteError> {
-        let mut expanded = std::collections::HashSet::new();
+        let mut expanded = HashSet::new();
         let mut stack = vec![(root, false)];
         // Sort keys by element: an element in several sets is dumped once.
         let mut keys: HashMap<Key<'a>, Vec<u8>> = HashMap::new();
@@ -221,7 +257,7 @@ impl<'a> Graph<'a> {
     ) -> Result<Vec<usize>, WriteError> {
         let mut order: Vec<usize> = (0..items.len()).collect();
         for item in items {
-            let item_key = key(item, Edge::SetItem);
+            let item_key = self.key(item, Edge::SetItem);
             if let std::collections::hash_map::Entry::Vacant(slot) = keys.entry(item_key) {
                 let mut emitter = Emitter::default();
                 emitter.emit(self, item, Edge::SetItem)?;
@@ -232,7 +268,8 @@ impl<'a> Graph<'a> {
         // equal dumps are tuples whose second items compare equal or
         // unordered.
         order.sort_by(|&a, &b| {
-            keys[&key(&items[a], Edge::SetItem)].cmp(&keys[&key(&items[b], Edge::SetItem)])
+            let key = |i: usize| &keys[&self.key(&items[i], Edge::SetItem)];
+            key(a).cmp(key(b))
         });
         Ok(order)
     }
@@ -254,15 +291,17 @@ fn children<'a>(obj: &'a Ref, mut visit: impl FnMut(&'a Ref, Edge)) {
                 .into_iter()
                 .for_each(|part| visit(part, Edge::Item));
         }
-        Object::Code(code) => code_fields(code).into_iter().for_each(|(f, e)| visit(f, e)),
+        Object::Code(code) => code_fields(code, ptr(obj))
+            .into_iter()
+            .for_each(|(f, e)| visit(f, e)),
         _ => {}
     }
 }
 
 /// The object fields of a code object, in marshal's order, with their edges.
-fn code_fields(code: &Code) -> [(&Ref, Edge); 10] {
+fn code_fields(code: &Code, at: *const Object) -> [(&Ref, Edge); 10] {
     [
-        (&code.code, Edge::CoCode),
+        (&code.code, Edge::CoCode(at)),
         (&code.consts, Edge::Item),
         (&code.names, Edge::Item),
         (&code.localsplusnames, Edge::Item),
@@ -328,7 +367,7 @@ impl<'a> Emitter<'a> {
         if is_constant_singleton(obj) {
             return Ok(Some(0));
         }
-        let key = key(obj, edge);
+        let key = graph.key(obj, edge);
         if !graph.is_flagged(key, edge) {
             return Ok(Some(0));
         }
@@ -495,7 +534,7 @@ fn push_children<'a>(graph: &Graph<'a>, obj: &'a Ref, depth: usize, stack: &mut 
         }
         Object::Slice { start, stop, step } => stack.extend([item(step), item(stop), item(start)]),
         Object::Code(code) => {
-            let fields = code_fields(code);
+            let fields = code_fields(code, ptr(obj));
             let (before_lineno, after_lineno) = fields.split_at(8);
             let task = |&(field, edge): &(&'a Ref, Edge)| Task::Object(field, edge, depth);
             stack.extend(after_lineno.iter().rev().map(task));

@@ -2,7 +2,8 @@
 //! standard library and test suite, compiled by `python3.14 -m compileall
 //! -j 1` at optimization levels 0, 1 and 2, must come out of
 //! `write(read(body))` byte for byte, and again after every immortal object
-//! got its own `Arc` (`common::unshare_immortals`).
+//! got its own `Arc` (`common::unshare_immortals`) and after equal bytecode
+//! got one `Arc` (`common::merge_co_code`).
 //!
 //! Run alone, with its figures:
 //! `CARGO_TARGET_DIR=/work/target-marshal cargo t -p pymarshal --test cpython_stdlib -- --nocapture`
@@ -59,8 +60,8 @@ fn stdlib_and_test_suite_round_trip_byte_for_byte() {
         .iter()
         .partition(|(pyc, _)| KNOWN_EXCEPTIONS.iter().any(|(name, _)| pyc.ends_with(name)));
     eprintln!(
-        "{} sources: {} pycs written by CPython {}, {} identical after read+write and after unsharing \
-         immortals; {} known exceptions; {} sources CPython could not compile (skipped)",
+        "{} sources: {} pycs written by CPython {}, {} identical after read+write, after unsharing \
+         immortals and after merging co_code; {} known exceptions; {} sources CPython could not compile (skipped)",
         sources.len(),
         pycs.len(),
         std::fs::read_to_string(common::fixture("version.txt"))
@@ -183,13 +184,15 @@ fn check(pyc: &Path) -> Result<(), String> {
             common::first_mismatch(&written, body)
         ));
     }
-    let unshared = common::unshare_immortals(&root);
-    let written = pymarshal::write(&unshared);
-    if written != body {
-        return Err(format!(
-            "write(unshared graph) differs at byte {}",
-            common::first_mismatch(&written, body)
-        ));
+    for (variant, graph) in [
+        ("immortals unshared", common::unshare_immortals(&root)),
+        ("co_code merged", common::merge_co_code(&root)),
+    ] {
+        let written = pymarshal::write(&graph);
+        if written != body {
+            let at = common::first_mismatch(&written, body);
+            return Err(format!("write(graph with {variant}) differs at byte {at}"));
+        }
     }
     Ok(())
 }

@@ -57,23 +57,39 @@ pub fn first_mismatch(a: &[u8], b: &[u8]) -> usize {
 /// its sharing. The writer must produce the same bytes from it: those
 /// objects' identity comes from their value, not from the `Arc`.
 pub fn unshare_immortals(root: &Ref) -> Ref {
-    Unsharer::default().edge(root, false)
+    Rewriter {
+        unshare: true,
+        ..Rewriter::default()
+    }
+    .edge(root, false)
+}
+
+/// A copy of the graph in which code objects with equal bytecode share one
+/// `co_code` bytes object, as a compiler's constant cache merges them
+/// (CPython's does: `assemble_emit`). The writer must produce the same
+/// bytes: CPython writes each code object's own copy of its bytecode.
+pub fn merge_co_code(root: &Ref) -> Ref {
+    Rewriter::default().edge(root, false)
 }
 
 #[derive(Default)]
-struct Unsharer {
+struct Rewriter {
+    /// Give value-identified objects their own `Arc` at every edge.
+    unshare: bool,
     done: HashMap<*const Object, Ref>,
+    bytecode: HashMap<Vec<u8>, Ref>,
 }
 
-impl Unsharer {
+impl Rewriter {
     fn edge(&mut self, obj: &Ref, code_bytes: bool) -> Ref {
-        let by_value = match &**obj {
-            Object::Int(v) => v.to_i16().is_some_and(|v| (-5..=256).contains(&v)),
-            Object::Tuple(items) => items.is_empty(),
-            Object::Bytes(b) => b.is_empty() || (b.len() == 1 && !code_bytes),
-            Object::Str(s) => s.interned,
-            _ => false,
-        };
+        let by_value = self.unshare
+            && match &**obj {
+                Object::Int(v) => v.to_i16().is_some_and(|v| (-5..=256).contains(&v)),
+                Object::Tuple(items) => items.is_empty(),
+                Object::Bytes(b) => b.is_empty() || (b.len() == 1 && !code_bytes),
+                Object::Str(s) => s.interned,
+                _ => false,
+            };
         if by_value {
             return Arc::new((**obj).clone());
         }
@@ -83,6 +99,19 @@ impl Unsharer {
         let rebuilt = Arc::new(self.rebuild(obj));
         self.done.insert(Arc::as_ptr(obj), rebuilt.clone());
         rebuilt
+    }
+
+    fn co_code(&mut self, code: &Ref) -> Ref {
+        if self.unshare {
+            return self.edge(code, true);
+        }
+        let Object::Bytes(b) = &**code else {
+            return code.clone();
+        };
+        self.bytecode
+            .entry(b.clone())
+            .or_insert_with(|| code.clone())
+            .clone()
     }
 
     fn items(&mut self, items: &[Ref]) -> Vec<Ref> {
@@ -107,7 +136,7 @@ impl Unsharer {
                 step: self.edge(step, false),
             },
             Object::Code(code) => Object::Code(Box::new(Code {
-                code: self.edge(&code.code, true),
+                code: self.co_code(&code.code),
                 consts: self.edge(&code.consts, false),
                 names: self.edge(&code.names, false),
                 localsplusnames: self.edge(&code.localsplusnames, false),
