@@ -156,15 +156,16 @@ fn our_answer(
             prependdir,
         } => {
             let rewrite = DestinationRewrite {
-                ddir: ddir.as_ref().map(path_of),
-                stripdir: stripdir.as_ref().map(path_of),
-                prependdir: prependdir.as_ref().map(path_of),
+                ddir: ddir.as_ref().map(|p| path_of(p).to_owned()),
+                stripdir: stripdir.as_ref().map(|p| path_of(p).to_owned()),
+                prependdir: prependdir.as_ref().map(|p| path_of(p).to_owned()),
             };
             match rules::dfile(path_of(fullname), &rewrite, py.version) {
                 Ok(d) => {
-                    let stdout = match (d.stripdir_not_prefix, rewrite.stripdir) {
+                    let repr = |path: &Path| pystr::repr(path.as_os_str().as_bytes());
+                    let stdout = match (d.stripdir_not_prefix, &rewrite.stripdir) {
                         (true, Some(stripdir)) => {
-                            rules::Dfile::stripdir_warning(stripdir, path_of(fullname)) + "\n"
+                            rules::Dfile::stripdir_warning(stripdir, path_of(fullname), repr) + "\n"
                         }
                         _ => String::new(),
                     };

@@ -35,6 +35,8 @@
 
 pub mod cpython;
 pub mod native;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 use std::ffi::OsStr;
 use std::fmt;
@@ -73,11 +75,11 @@ pub struct Target {
     pub optimize_flag: u32,
     /// `sys.pycache_prefix`.
     pub pycache_prefix: Option<PathBuf>,
-    /// `codecs.lookup(sys.stdout.encoding).name` (`utf-8`, `ascii`, ...):
-    /// compileall's messages are printed in it.
-    pub stdout_encoding: String,
-    /// `sys.stdout.errors` (`strict`, `surrogateescape`, ...).
-    pub stdout_errors: String,
+    /// `sys.stdout`'s codec and error handler (`utf-8`/`strict`,
+    /// `ascii`/`backslashreplace`, ...): compileall's messages are printed
+    /// in it. `None` when `pystr` does not implement that codec or handler;
+    /// the messages are then written as the bytes of their text.
+    pub stdout_encoding: Option<pystr::TextEncoding>,
 }
 
 /// One source to compile: the arguments of `py_compile.compile(file,
@@ -228,53 +230,11 @@ impl From<std::io::Error> for BackendError {
 /// A way to compile sources for one [`Target`]. Implementations are shared
 /// between threads; `compile` may be called from many at once.
 ///
-/// A minimal backend, of the kind a test might use: it answers every level
-/// with canned marshal data (`b"N"` is `marshal.dumps(None)`), and keeps the
-/// defaults of the optional methods.
-///
-/// ```
-/// use std::ffi::OsStr;
-/// use std::path::Path;
-/// use bytecode::{BackendError, CompileOutput, CompileRequest, Compiler, CompilerProcess, Target};
-/// use pyc_format::PythonVersion;
-///
-/// struct Canned(Target);
-///
-/// impl Compiler for Canned {
-///     fn target(&self) -> &Target {
-///         &self.0
-///     }
-///     fn compile(&self, request: &CompileRequest<'_>) -> Result<CompileOutput, BackendError> {
-///         Ok(CompileOutput {
-///             levels: request.optimizations.iter().map(|_| Ok(b"N".to_vec())).collect(),
-///             warnings: Vec::new(),
-///         })
-///     }
-/// }
-///
-/// let info = PythonVersion::new(3, 14).info().unwrap();
-/// let backend = Canned(Target {
-///     version: info.version,
-///     full_version: "3.14.10".into(),
-///     magic: info.magic_bytes(),
-///     cache_tag: info.cache_tag.map(str::to_owned),
-///     optimize_flag: 0,
-///     pycache_prefix: None,
-///     stdout_encoding: "utf-8".into(),
-///     stdout_errors: "strict".into(),
-/// });
-/// let output = backend.compile(&CompileRequest {
-///     source: b"None\n",
-///     filename: Path::new("m.py"),
-///     dfile: None,
-///     optimizations: &[0, 2],
-///     process: CompilerProcess::Main,
-/// })?;
-/// assert_eq!(output.levels, vec![Ok(b"N".to_vec()), Ok(b"N".to_vec())]);
-/// assert_eq!(backend.max_concurrency(), 1);
-/// assert_eq!(backend.repr(OsStr::new("m.py")), None); // callers use pystr::repr
-/// # Ok::<(), BackendError>(())
-/// ```
+/// Only [`target`](Compiler::target) and [`compile`](Compiler::compile) are
+/// required. The smallest complete implementation is
+/// `bytecode::testing::CannedCompiler` (behind the `testing` feature), the
+/// test double the workspace's unit tests and examples share; the real one
+/// is [`cpython::CpythonPool`].
 pub trait Compiler: Send + Sync {
     /// The Python this compiler produces bytecode for.
     fn target(&self) -> &Target;

@@ -5,7 +5,7 @@ use std::io::Write;
 use std::path::Path;
 
 use bytecode::cpython::{CpythonPool, PoolOptions};
-use compileall_cli::{Captured, Options, Session, Stream};
+use compileall_cli::{Captured, Options, Quiet, Session, Stream};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -15,7 +15,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let pool = CpythonPool::start(Path::new(python), PoolOptions::default())?;
     let session = Session::new(&pool)?;
     let options = Options {
-        quiet: 1,
+        quiet: Quiet::ErrorsOnly,
         ..Options::default()
     };
     let mut output = Captured::default();

@@ -9,16 +9,18 @@
 //! requested.
 
 use std::fmt;
+use std::fs::Metadata;
 use std::io;
-use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
-use pyc_format::{Invalidation, PycHeader};
+use pyc_format::{Invalidation, PycError, PycHeader};
 
-use crate::InvalidationMode;
-use crate::engine::{Context, Step};
-use crate::file::{Decision, python_mtime};
+use crate::context::Context;
+use crate::freshness;
+use crate::options::InvalidationMode;
+use crate::prepare::Decision;
 use crate::pyerror::PyException;
+use crate::steps::Step;
 
 /// What is wrong with a pyc.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -121,10 +123,11 @@ pub(crate) fn check(ctx: &Context<'_>, steps: &[Step]) -> Result<Vec<Problem>, P
     Ok(problems)
 }
 
+/// One pyc of `source`: `Ok` if it passes.
 fn judge(
     ctx: &Context<'_>,
     source: &Path,
-    meta: &std::fs::Metadata,
+    meta: &Metadata,
     pyc: &Path,
     source_bytes: &mut Option<io::Result<Vec<u8>>>,
 ) -> Result<(), (ProblemKind, String)> {
@@ -139,47 +142,52 @@ fn judge(
         Ok(_) => {}
     }
     let data = std::fs::read(pyc).map_err(|err| invalid(err.to_string()))?;
-    let name = String::from_utf8_lossy(source.as_os_str().as_bytes()).into_owned();
+    let name = source.to_string_lossy();
     pyc_format::classify(&data, ctx.target.magic, &name).map_err(|err| invalid(err.to_string()))?;
     if data.len() <= pyc_format::HEADER_LEN {
         return Err(invalid("no code after the header".into()));
     }
     let header = PycHeader::parse(&data).ok_or_else(|| invalid("unreadable header".into()))?;
-    let mut current_hash = || {
-        let bytes = source_bytes.get_or_insert_with(|| std::fs::read(source));
-        match bytes {
-            Ok(bytes) => Ok(pyc_format::source_hash(ctx.target.magic, bytes)),
-            Err(err) => Err(invalid(format!("cannot read the source: {err}"))),
+    if let Some(reason) = mode_mismatch(ctx.invalidation, header.invalidation) {
+        return Err(stale(reason));
+    }
+    // Only a hash-based pyc needs the source's bytes; read them once for
+    // all its levels.
+    let bytes: &[u8] = match header.invalidation {
+        Invalidation::Timestamp { .. } => b"",
+        Invalidation::Hash { .. } => {
+            match source_bytes.get_or_insert_with(|| std::fs::read(source)) {
+                Ok(bytes) => bytes,
+                Err(err) => return Err(invalid(format!("cannot read the source: {err}"))),
+            }
         }
     };
-    match (ctx.invalidation, header.invalidation) {
-        (InvalidationMode::Timestamp, Invalidation::Timestamp { .. }) => {
-            pyc_format::validate_timestamp(&data, python_mtime(meta), Some(meta.len()), &name)
-                .map_err(|_| stale("source mtime or size changed"))
-        }
-        (InvalidationMode::Timestamp, Invalidation::Hash { .. }) => {
-            Err(stale("hash-based, timestamp requested"))
-        }
-        (
-            mode,
-            Invalidation::Hash {
-                source_hash,
-                checked,
-            },
-        ) => {
-            if checked != (mode == InvalidationMode::CheckedHash) {
-                return Err(stale(if checked {
-                    "checked-hash, unchecked-hash requested"
-                } else {
-                    "unchecked-hash, checked-hash requested"
-                }));
-            }
-            if current_hash()? == source_hash {
-                Ok(())
-            } else {
-                Err(stale("source hash changed"))
-            }
-        }
-        (_, Invalidation::Timestamp { .. }) => Err(stale("timestamp-based, hash requested")),
+    match freshness::importlib_verdict(&data, ctx.target.magic, source, meta, bytes) {
+        Ok(_) => Ok(()),
+        Err(PycError::Stale { .. }) => Err(stale("source mtime or size changed")),
+        Err(PycError::HashMismatch { .. }) => Err(stale("source hash changed")),
+        Err(err) => Err(invalid(err.to_string())),
     }
 }
+
+/// Why a pyc written in another invalidation mode than the one requested
+/// is stale, if it is.
+fn mode_mismatch(requested: InvalidationMode, found: Invalidation) -> Option<&'static str> {
+    match (requested, found) {
+        (InvalidationMode::Timestamp, Invalidation::Timestamp { .. }) => None,
+        (InvalidationMode::Timestamp, Invalidation::Hash { .. }) => {
+            Some("hash-based, timestamp requested")
+        }
+        (_, Invalidation::Timestamp { .. }) => Some("timestamp-based, hash requested"),
+        (mode, Invalidation::Hash { checked, .. }) => {
+            match (checked, mode == InvalidationMode::CheckedHash) {
+                (true, false) => Some("checked-hash, unchecked-hash requested"),
+                (false, true) => Some("unchecked-hash, checked-hash requested"),
+                _ => None,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,5 +1,6 @@
 //! The command line: every flag of `python -m compileall`, with argparse's
-//! meaning and checks, plus the choice of target interpreter and backend.
+//! meaning and checks, plus the choice of target interpreter and backend,
+//! turned into one [`Invocation`].
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -7,18 +8,29 @@ use std::time::Duration;
 
 use clap::{ArgAction, CommandFactory, Parser, Subcommand, ValueEnum};
 
-use crate::{Exclude, InvalidationMode, Options, PyRegex, parse_int};
+use crate::options::{Exclude, InvalidationMode, Options, Quiet};
+use crate::pyint::parse_int;
+use crate::pyregex::{PatternError, PyRegex};
 
 mod argparse;
 
-/// Utilities to support installing Python libraries.
+/// `compileall --help`'s first line (`-h` shows only this).
+const ABOUT: &str = "Utilities to support installing Python libraries";
+
+/// `compileall --help`'s text above the usage line.
+const LONG_ABOUT: &str = "Utilities to support installing Python libraries.
+
+Byte-compiles Python source trees into `__pycache__/*.pyc` exactly as `python -m compileall` \
+does (same files, bytes, output and exit status), using persistent workers of the target \
+interpreter.
+
+A folder named like a subcommand (`inspect`, `completions`, `man`) is compiled when written as \
+`./inspect`.";
+
+/// The whole command line: a subcommand, or compileall's own arguments.
 ///
-/// Byte-compiles Python source trees into `__pycache__/*.pyc` exactly as
-/// `python -m compileall` does (same files, bytes, output and exit status),
-/// using persistent workers of the target interpreter.
-///
-/// A folder named like a subcommand (`inspect`, `completions`, `man`) is
-/// compiled when written as `./inspect`.
+/// (What `--help` says about the program is in the `ABOUT` and
+/// `LONG_ABOUT` constants; these docs are for developers.)
 ///
 /// ```
 /// use compileall_cli::cli::{Cli, Command};
@@ -39,6 +51,8 @@ mod argparse;
 #[derive(Debug, Parser)]
 #[command(
     name = "compileall",
+    about = ABOUT,
+    long_about = LONG_ABOUT,
     version,
     long_version = LONG_VERSION.as_str(),
     infer_long_args = true,
@@ -367,7 +381,31 @@ fn python_int(text: &str) -> Result<i64, String> {
     parse_int(text).ok_or_else(|| format!("invalid int value: {}", pystr::repr(text.as_bytes())))
 }
 
-/// A command line that argparse would accept.
+/// Where `--report` goes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ReportTo {
+    /// Standard output, in place of compileall's messages.
+    Stdout,
+    /// `--report-file PATH`; compileall's messages stay on stdout.
+    File(PathBuf),
+}
+
+/// `--report FORMAT [--report-file PATH]`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReportRequest {
+    /// `--report`.
+    pub format: ReportFormat,
+    /// Where it goes.
+    pub to: ReportTo,
+}
+
+/// Everything a command line asks for, the one source of the binary's
+/// settings.
+///
+/// Our own flags (`--python`, `--backend`, `--report`, ...) are settled
+/// when clap accepts them. compileall's checks are not: CPython makes them
+/// in each target interpreter, after it judged `-x`, so their verdict is
+/// kept in [`Invocation::compileall`] for each target's run to report.
 ///
 /// ```
 /// use std::path::PathBuf;
@@ -375,28 +413,42 @@ fn python_int(text: &str) -> Result<i64, String> {
 /// use compileall_cli::cli::{Backend, Cli};
 ///
 /// let argv = ["compileall", "-f", "-i", "list.txt", "--python", "/usr/bin/python3.14", "pkg"];
-/// let invocation = Cli::try_parse_argparse_from(argv).unwrap().args.into_invocation().unwrap();
-/// assert!(invocation.options.force);
+/// let invocation = Cli::try_parse_argparse_from(argv).unwrap().args.into_invocation();
+/// assert!(invocation.compileall.unwrap().force);
 /// assert_eq!(invocation.dests, [PathBuf::from("pkg")]);
 /// assert_eq!(invocation.flist.as_deref(), Some("list.txt".as_ref()));
-/// assert_eq!(invocation.python, [PathBuf::from("/usr/bin/python3.14")]);
+/// assert_eq!(invocation.pythons, [PathBuf::from("/usr/bin/python3.14")]);
 /// assert_eq!(invocation.backend, Backend::Auto);
-/// assert_eq!(invocation.worker_timeout, Duration::from_secs(600));
+/// assert_eq!(invocation.worker_timeout, Some(Duration::from_secs(600)));
+/// assert_eq!((invocation.check, invocation.report), (false, None));
 /// ```
 #[derive(Debug)]
 pub struct Invocation {
-    /// What `compile_dir`/`compile_file` get.
-    pub options: Options,
+    /// `--python`, in order; empty: the default interpreter.
+    pub pythons: Vec<PathBuf>,
+    /// `--backend`.
+    pub backend: Backend,
+    /// `-j` as given: how many workers the backend may run (0: one per
+    /// CPU), and whether directories compile in CPython's pool processes.
+    pub workers: i64,
+    /// `--worker-timeout`; `None` when it is not a positive number of
+    /// seconds (then `compileall` holds the refusal).
+    pub worker_timeout: Option<Duration>,
+    /// `--check`.
+    pub check: bool,
+    /// `--report`, if asked for.
+    pub report: Option<ReportRequest>,
     /// The `FILE|DIR` arguments (those from `-i` are added later).
     pub dests: Vec<PathBuf>,
     /// `-i FILE`.
     pub flist: Option<OsString>,
-    /// `--python`, in order.
-    pub python: Vec<PathBuf>,
-    /// `--backend`.
-    pub backend: Backend,
-    /// `--worker-timeout`.
-    pub worker_timeout: Duration,
+    /// `-x` as given, if not empty: the target's `re.compile` judges it
+    /// before anything else, whatever else is wrong with the command line.
+    pub pattern: Option<String>,
+    /// compileall's `main()` checks (and ours of `--worker-timeout`), in
+    /// its order: what `compile_dir`/`compile_file` get, or why the
+    /// command line is refused.
+    pub compileall: Result<Options, UsageError>,
 }
 
 /// Why a command line is refused.
@@ -406,7 +458,7 @@ pub struct Invocation {
 ///
 /// let refusal = |argv: &[&str]| {
 ///     let args = Cli::try_parse_argparse_from(argv).unwrap().args;
-///     args.into_invocation().unwrap_err()
+///     args.into_invocation().compileall.unwrap_err()
 /// };
 /// // CPython: "error: Hardlinking of duplicated bytecode makes sense only for
 /// // more than one optimization level.", exit status 2.
@@ -428,11 +480,12 @@ pub enum UsageError {
     /// argparse's `parser.error(...)`: usage message, exit status 2.
     Usage(String),
     /// `re.compile(-x)` raised: CPython prints a traceback, exit status 1.
-    Pattern(crate::PatternError),
+    Pattern(PatternError),
 }
 
 impl Args {
-    /// Applies compileall's `main()` checks, in its order.
+    /// The settings this command line asks for, with compileall's
+    /// `main()` checks applied in its order.
     ///
     /// ```
     /// use compileall_cli::cli::{Args, Cli, UsageError};
@@ -440,18 +493,45 @@ impl Args {
     /// let args = |argv: &[&str]| -> Args { Cli::try_parse_argparse_from(argv).unwrap().args };
     ///
     /// // `-r` takes precedence over `-l`; no `-o` means `[-1]`.
-    /// let invocation = args(&["compileall", "-r", "3", "-l", "src"]).into_invocation().unwrap();
-    /// assert_eq!(invocation.options.maxlevels, Some(3));
-    /// assert_eq!(invocation.options.optimize, [-1]);
+    /// let options = args(&["compileall", "-r", "3", "-l", "src"]).into_invocation().compileall.unwrap();
+    /// assert_eq!(options.maxlevels, Some(3));
+    /// assert_eq!(options.optimize, [-1]);
     ///
     /// // CPython: "error: -d cannot be used in combination with -s or -p", exit status 2.
-    /// let err = args(&["compileall", "-d", "/srv", "-s", "/build", "src"]).into_invocation();
-    /// let Err(UsageError::Usage(message)) = err else {
+    /// let refused = args(&["compileall", "-d", "/srv", "-s", "/build", "src"]).into_invocation();
+    /// let Err(UsageError::Usage(message)) = refused.compileall else {
     ///     panic!("accepted");
     /// };
     /// assert_eq!(message, "-d cannot be used in combination with -s or -p");
     /// ```
-    pub fn into_invocation(self) -> Result<Invocation, UsageError> {
+    pub fn into_invocation(self) -> Invocation {
+        let compileall = self.compileall_options();
+        // The pool takes at least a millisecond per file; a limit too
+        // large for a Duration is no limit.
+        let worker_timeout =
+            (self.worker_timeout.is_finite() && self.worker_timeout > 0.0).then(|| {
+                Duration::try_from_secs_f64(self.worker_timeout.max(0.001)).unwrap_or(Duration::MAX)
+            });
+        Invocation {
+            pythons: self.python,
+            backend: self.backend,
+            workers: self.workers,
+            worker_timeout,
+            check: self.check,
+            report: self.report.map(|format| ReportRequest {
+                format,
+                to: self.report_file.map_or(ReportTo::Stdout, ReportTo::File),
+            }),
+            dests: self.compile_dest.into_iter().map(PathBuf::from).collect(),
+            // `if args.flist:` — an empty name reads no list.
+            flist: self.flist.filter(|name| !name.is_empty()),
+            pattern: self.rx.filter(|pattern| !pattern.is_empty()),
+            compileall,
+        }
+    }
+
+    /// compileall's `main()` checks, in its order, then ours.
+    fn compileall_options(&self) -> Result<Options, UsageError> {
         let rx = match self.rx.as_deref() {
             None => None,
             // `if args.rx:` leaves an empty pattern a string.
@@ -460,15 +540,9 @@ impl Args {
                 PyRegex::new(pattern).map_err(UsageError::Pattern)?,
             )),
         };
-        let limit_sl_dest = self
-            .limit_sl_dest
-            .filter(|d| !d.is_empty())
-            .map(PathBuf::from);
-        let maxlevels = self.recursion.or(self.no_recursion.then_some(0));
-        let opt_levels = if self.opt_levels.is_empty() {
-            vec![-1]
-        } else {
-            self.opt_levels
+        let opt_levels = match &self.opt_levels[..] {
+            [] => &[-1][..],
+            levels => levels,
         };
         if opt_levels.len() == 1 && self.hardlink_dupes {
             return Err(UsageError::Usage(
@@ -492,28 +566,24 @@ impl Args {
                 "argument --worker-timeout: must be a positive number of seconds".into(),
             ));
         }
-        Ok(Invocation {
-            options: Options {
-                maxlevels,
-                ddir: self.ddir.map(PathBuf::from),
-                force: self.force,
-                rx,
-                quiet: self.quiet,
-                legacy: self.legacy,
-                optimize,
-                workers: self.workers,
-                invalidation_mode: self.invalidation_mode.map(Into::into),
-                stripdir: self.stripdir.map(PathBuf::from),
-                prependdir: self.prependdir.map(PathBuf::from),
-                limit_sl_dest,
-                hardlink_dupes: self.hardlink_dupes,
-            },
-            dests: self.compile_dest.into_iter().map(PathBuf::from).collect(),
-            // `if args.flist:` — an empty name reads no list.
-            flist: self.flist.filter(|name| !name.is_empty()),
-            python: self.python,
-            backend: self.backend,
-            worker_timeout: Duration::from_secs_f64(self.worker_timeout),
+        Ok(Options {
+            maxlevels: self.recursion.or(self.no_recursion.then_some(0)),
+            ddir: self.ddir.clone().map(PathBuf::from),
+            force: self.force,
+            rx,
+            quiet: Quiet::from_count(self.quiet),
+            legacy: self.legacy,
+            optimize,
+            workers: self.workers,
+            invalidation_mode: self.invalidation_mode.map(Into::into),
+            stripdir: self.stripdir.clone().map(PathBuf::from),
+            prependdir: self.prependdir.clone().map(PathBuf::from),
+            limit_sl_dest: self
+                .limit_sl_dest
+                .clone()
+                .filter(|d| !d.is_empty())
+                .map(PathBuf::from),
+            hardlink_dupes: self.hardlink_dupes,
         })
     }
 }
@@ -617,3 +687,6 @@ fn unicode_decode_error(bytes: &[u8], err: &std::str::Utf8Error) -> String {
         )
     }
 }
+
+#[cfg(test)]
+mod tests;

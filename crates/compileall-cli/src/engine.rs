@@ -1,4 +1,4 @@
-//! Running a list of steps fast while printing exactly what CPython
+//! Running the prepared steps fast while printing exactly what CPython
 //! prints.
 //!
 //! The steps arrive fully prepared (walked, checked for staleness, in
@@ -18,98 +18,86 @@
 //!   prepared again.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, OnceLock};
 use std::time::Duration;
 
-use bytecode::{Compiler, CompilerProcess, Target};
-use pycache_paths::CacheLayout;
+use bytecode::CompilerProcess;
 
-use crate::file::{self, Decision, Executed, Prepared};
-use crate::output::{Chunk, FileOutcome, FileStatus, Sink};
+use crate::context::Context;
+use crate::execute::{self, Executed};
+use crate::output::{FileOutcome, FileStatus, Sink};
+use crate::prepare::{self, Decision, Prepared};
 use crate::pyerror::PyException;
-use crate::{InvalidationMode, Options, Outcome};
+use crate::steps::Step;
 
-/// Everything a step needs to know about the run.
-pub(crate) struct Context<'c> {
-    pub compiler: &'c dyn Compiler,
-    pub target: &'c Target,
-    pub layout: CacheLayout,
-    pub cwd: PathBuf,
-    pub options: &'c Options,
-    /// `sorted(set(optimize))`.
-    pub levels: Vec<i32>,
-    pub invalidation: InvalidationMode,
-    pub interrupted: &'c AtomicBool,
-    /// Compile threads to run.
-    pub threads: usize,
-    /// `sys.stdout`'s codec and error handler in the target interpreter.
-    pub stdout: pystr::TextEncoding,
-    /// Whether the backend was told to get ready for each kind of
-    /// process (indexed by [`process_index`]).
-    pub warmed: [AtomicBool; 2],
+/// How a run ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Ran to the end; `success` is compileall's return value.
+    Completed {
+        /// False if any source failed to compile.
+        success: bool,
+    },
+    /// compileall raised this exception (CPython prints a traceback and
+    /// exits with status 1).
+    Raised(PyException),
+    /// Stopped by Ctrl-C.
+    Interrupted,
 }
 
-fn process_index(process: CompilerProcess) -> usize {
-    match process {
-        CompilerProcess::Main => 0,
-        CompilerProcess::PoolWorker => 1,
-    }
-}
-
-impl Context<'_> {
-    /// `repr(path)` as the target interpreter prints it.
-    pub fn repr(&self, path: &Path) -> String {
-        use std::os::unix::ffi::OsStrExt;
-        let bytes = path.as_os_str().as_bytes();
-        if bytes.iter().all(|b| (0x20..0x7f).contains(b)) {
-            return pystr::repr(bytes);
-        }
-        self.compiler
-            .repr(path.as_os_str())
-            .unwrap_or_else(|| pystr::repr(bytes))
-    }
-
-    /// A source will be compiled in `process`: the first time, let the
-    /// backend set up while the rest of the tree is prepared.
-    pub fn warm_up(&self, process: CompilerProcess) {
-        if !self.warmed[process_index(process)].swap(true, Ordering::Relaxed) {
-            self.compiler.warm_up(process);
-        }
-    }
-
-    /// `text` as `print(text)` writes it to the target's stdout.
-    pub fn line(&self, text: impl AsRef<[u8]>) -> Chunk {
-        Chunk::line(self.stdout_bytes(text.as_ref()))
-    }
-
-    /// `text` encoded for the target's stdout. Where `print()` would raise
-    /// `UnicodeEncodeError` (a `strict` handler), CPython dies with a
-    /// traceback; we print the text's own bytes instead.
-    pub fn stdout_bytes(&self, text: &[u8]) -> Vec<u8> {
-        pystr::encode(text, self.stdout).unwrap_or_else(|_| text.to_vec())
-    }
-}
-
-/// One thing the run does, in CPython's order.
-pub(crate) enum Step {
-    /// Print a line.
-    Line(Chunk),
-    /// `compile_file` on one path.
-    File(Box<Prepared>),
-    /// An exception escapes compileall here.
-    Raise(PyException),
-}
-
-impl Step {
-    fn raises(&self) -> bool {
+impl Outcome {
+    /// The exit status `python -m compileall` would give.
+    ///
+    /// ```
+    /// use compileall_cli::{ExceptionClass, Outcome, PyException};
+    /// assert_eq!(Outcome::Completed { success: true }.exit_code(), 0);
+    /// assert_eq!(Outcome::Completed { success: false }.exit_code(), 1);
+    /// // `compileall -j -1 DIR` raises this; CPython exits with status 1.
+    /// let raised = PyException::new(ExceptionClass::ValueError, "workers must be greater or equal to 0");
+    /// assert_eq!(Outcome::Raised(raised).exit_code(), 1);
+    /// assert_eq!(Outcome::Interrupted.exit_code(), 1);
+    /// ```
+    pub fn exit_code(&self) -> i32 {
         match self {
-            Step::Raise(_) => true,
-            Step::File(prepared) => matches!(prepared.decision, Decision::Raise(_)),
-            Step::Line(_) => false,
+            Outcome::Completed { success: true } => 0,
+            _ => 1,
         }
     }
+}
+
+/// Runs `steps` and reports what CPython would have.
+pub(crate) fn run(ctx: &Context<'_>, steps: Vec<Step>, sink: &mut dyn Sink) -> Outcome {
+    let cutoff = steps.iter().position(Step::raises).unwrap_or(steps.len());
+    let schedule = Schedule::new(&steps[..cutoff]);
+    let board = Board {
+        ctx,
+        steps: &steps,
+        slots: (0..cutoff).map(|_| OnceLock::new()).collect(),
+        stop: AtomicBool::new(false),
+        finished: Mutex::new(()),
+        changed: Condvar::new(),
+    };
+    let next_pool_job = AtomicUsize::new(0);
+    std::thread::scope(|scope| {
+        if !schedule.main.is_empty() {
+            scope.spawn(|| board.run_in_order(&schedule.main));
+        }
+        // A backend worker costs a process start; a handful of jobs is done
+        // sooner by the workers already running.
+        let pool = &schedule.pool;
+        let pool_threads = ctx.threads.min((pool.len() / 16).max(1)).min(pool.len());
+        for _ in 0..pool_threads {
+            scope.spawn(|| board.run_any(pool, &next_pool_job));
+        }
+        let outcome = board.emit(&schedule, sink);
+        board.stop.store(true, Ordering::SeqCst);
+        board.changed.notify_all();
+        if outcome == Outcome::Interrupted {
+            ctx.compiler.cancel();
+        }
+        outcome
+    })
 }
 
 /// One unit of work for the compile threads.
@@ -120,209 +108,225 @@ struct Job {
     after: Option<usize>,
 }
 
-/// Runs `steps` and reports what CPython would have.
-pub(crate) fn run(ctx: &Context<'_>, steps: Vec<Step>, sink: &mut dyn Sink) -> Outcome {
-    let cutoff = steps.iter().position(Step::raises).unwrap_or(steps.len());
+/// What a step asks of the compile threads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Work {
+    /// Nothing: its output is known once prepared.
+    None,
+    /// Compile it.
+    Compile,
+    /// Prepare it again once the earlier visit of the same source is
+    /// done, then compile what that finds stale; the result carries the
+    /// output of that second preparation.
+    Revisit,
+}
 
-    let mut main_jobs = Vec::new();
-    let mut pool_jobs = Vec::new();
-    let mut last_visit = HashMap::new();
-    for (index, step) in steps[..cutoff].iter().enumerate() {
-        let Step::File(prepared) = step else { continue };
-        if !matches!(prepared.decision, Decision::Compile(_)) {
-            continue;
+/// The jobs of the steps before the cut-off, in CPython's order.
+struct Schedule {
+    /// Jobs of CPython's main process, run one at a time in this order.
+    main: Vec<Job>,
+    /// Jobs of CPython's pool processes, run on several threads.
+    pool: Vec<Job>,
+    /// Per step.
+    work: Vec<Work>,
+}
+
+impl Schedule {
+    fn new(steps: &[Step]) -> Schedule {
+        let mut schedule = Schedule {
+            main: Vec::new(),
+            pool: Vec::new(),
+            work: vec![Work::None; steps.len()],
+        };
+        let mut last_visit = HashMap::new();
+        for (index, step) in steps.iter().enumerate() {
+            let Step::File(prepared) = step else { continue };
+            if !matches!(prepared.decision, Decision::Compile { .. }) {
+                continue;
+            }
+            let after = prepared
+                .identity
+                .and_then(|id| last_visit.insert(id, index));
+            schedule.work[index] = match after {
+                None => Work::Compile,
+                Some(_) => Work::Revisit,
+            };
+            let job = Job { index, after };
+            match prepared.source.process {
+                CompilerProcess::Main => schedule.main.push(job),
+                CompilerProcess::PoolWorker => schedule.pool.push(job),
+            }
         }
-        let after = prepared
-            .identity
-            .and_then(|id| last_visit.get(&id).copied());
-        if let Some(identity) = prepared.identity {
-            last_visit.insert(identity, index);
-        }
-        let job = Job { index, after };
-        match prepared.source.process {
-            CompilerProcess::Main => main_jobs.push(job),
-            CompilerProcess::PoolWorker => pool_jobs.push(job),
+        schedule
+    }
+
+    fn jobs(&self) -> u64 {
+        (self.main.len() + self.pool.len()) as u64
+    }
+}
+
+/// What the compile threads and the printing thread share.
+struct Board<'r, 'c> {
+    ctx: &'r Context<'c>,
+    steps: &'r [Step],
+    /// Per step before the cut-off: the result of its job, once done.
+    slots: Vec<OnceLock<Executed>>,
+    /// Set when printing ended: the compile threads stop.
+    stop: AtomicBool,
+    finished: Mutex<()>,
+    /// Signalled when a job finished or the run stops.
+    changed: Condvar,
+}
+
+impl Board<'_, '_> {
+    fn running(&self) -> bool {
+        !self.stop.load(Ordering::SeqCst) && !self.ctx.is_interrupted()
+    }
+
+    /// The main-process lane: each job in turn.
+    fn run_in_order(&self, jobs: &[Job]) {
+        for job in jobs {
+            if !self.running() || !self.run_job(job) {
+                break;
+            }
         }
     }
-    let total = (main_jobs.len() + pool_jobs.len()) as u64;
 
-    let slots: Vec<OnceLock<Executed>> = (0..cutoff).map(|_| OnceLock::new()).collect();
-    // Per step: no job, a job, or a repeated visit (prepared again, so
-    // its result carries the output of that second preparation).
-    let mut jobs_by_step = vec![None; cutoff];
-    for job in main_jobs.iter().chain(&pool_jobs) {
-        jobs_by_step[job.index] = Some(job.after.is_some());
+    /// A pool thread: the next job nobody took yet, until none is left.
+    fn run_any(&self, jobs: &[Job], next: &AtomicUsize) {
+        while self.running() {
+            let Some(job) = jobs.get(next.fetch_add(1, Ordering::SeqCst)) else {
+                break;
+            };
+            if !self.run_job(job) {
+                break;
+            }
+        }
     }
-    let next_pool_job = AtomicUsize::new(0);
-    let stop = AtomicBool::new(false);
-    let finished = (Mutex::new(()), Condvar::new());
-    let run_job = |job: &Job| {
+
+    /// Runs one job; false if the run stopped while it waited.
+    fn run_job(&self, job: &Job) -> bool {
         if let Some(after) = job.after
-            && wait(ctx, &stop, &slots[after], &finished).is_none()
+            && self.wait(after).is_none()
         {
             return false;
         }
-        let Step::File(prepared) = &steps[job.index] else {
-            unreachable!("jobs are file steps")
-        };
+        let prepared = self.prepared(job.index);
         let executed = match job.after {
-            None => file::execute(ctx, prepared),
+            None => execute::execute(self.ctx, prepared),
             Some(_) => {
                 // Look again now that the earlier visit wrote its pycs.
-                let again = file::prepare(ctx, prepared.source.again());
-                let mut executed = file::execute(ctx, &again);
+                let again = prepare::prepare(self.ctx, prepared.source.again());
+                let mut executed = execute::execute(self.ctx, &again);
                 executed.chunks.splice(0..0, again.chunks);
                 executed
             }
         };
-        let _ = slots[job.index].set(executed);
-        let _guard = finished.0.lock().unwrap();
-        finished.1.notify_all();
+        let _ = self.slots[job.index].set(executed);
+        let _guard = self.finished.lock().unwrap();
+        self.changed.notify_all();
         true
-    };
-    let running = || !stop.load(Ordering::SeqCst) && !ctx.interrupted.load(Ordering::SeqCst);
+    }
 
-    std::thread::scope(|scope| {
-        if !main_jobs.is_empty() {
-            scope.spawn(|| {
-                for job in &main_jobs {
-                    if !running() || !run_job(job) {
-                        break;
-                    }
+    fn prepared(&self, index: usize) -> &Prepared {
+        match &self.steps[index] {
+            Step::File(prepared) => prepared,
+            _ => unreachable!("jobs are file steps"),
+        }
+    }
+
+    /// Waits for a job's result; `None` if the run was interrupted or
+    /// stopped first.
+    fn wait(&self, index: usize) -> Option<&Executed> {
+        let slot = &self.slots[index];
+        let mut guard = self.finished.lock().unwrap();
+        loop {
+            if let Some(executed) = slot.get() {
+                return Some(executed);
+            }
+            if !self.running() {
+                return None;
+            }
+            guard = self
+                .changed
+                .wait_timeout(guard, Duration::from_millis(50))
+                .unwrap()
+                .0;
+        }
+    }
+
+    /// Prints every step before the cut-off in order, waiting for compile
+    /// results as needed, then what the cut-off step raises.
+    fn emit(&self, schedule: &Schedule, sink: &mut dyn Sink) -> Outcome {
+        let mut success = true;
+        let mut done = 0;
+        sink.progress(0, schedule.jobs());
+        for (index, work) in schedule.work.iter().enumerate() {
+            if self.ctx.is_interrupted() {
+                return Outcome::Interrupted;
+            }
+            let prepared = match &self.steps[index] {
+                Step::Line(chunk) => {
+                    sink.write(chunk);
+                    continue;
                 }
-            });
-        }
-        // A backend worker costs a process start; a handful of jobs is done
-        // sooner by the workers already running.
-        let pool_threads = ctx
-            .threads
-            .min((pool_jobs.len() / 16).max(1))
-            .min(pool_jobs.len());
-        for _ in 0..pool_threads {
-            scope.spawn(|| {
-                while running() {
-                    let Some(job) = pool_jobs.get(next_pool_job.fetch_add(1, Ordering::SeqCst))
-                    else {
-                        break;
-                    };
-                    if !run_job(job) {
-                        break;
-                    }
-                }
-            });
-        }
-
-        let outcome = emit(
-            ctx,
-            &steps,
-            cutoff,
-            &jobs_by_step,
-            &slots,
-            &stop,
-            &finished,
-            total,
-            sink,
-        );
-        stop.store(true, Ordering::SeqCst);
-        finished.1.notify_all();
-        if matches!(outcome, Outcome::Interrupted) {
-            ctx.compiler.cancel();
-        }
-        outcome
-    })
-}
-
-/// Prints every step in order, waiting for compile results as needed.
-#[allow(clippy::too_many_arguments)]
-fn emit(
-    ctx: &Context<'_>,
-    steps: &[Step],
-    cutoff: usize,
-    jobs_by_step: &[Option<bool>],
-    slots: &[OnceLock<Executed>],
-    stop: &AtomicBool,
-    finished: &(Mutex<()>, Condvar),
-    total: u64,
-    sink: &mut dyn Sink,
-) -> Outcome {
-    let mut success = true;
-    let mut done = 0;
-    sink.progress(0, total);
-    for (index, step) in steps[..cutoff].iter().enumerate() {
-        if ctx.interrupted.load(Ordering::SeqCst) {
-            return Outcome::Interrupted;
-        }
-        let prepared = match step {
-            Step::Line(chunk) => {
-                sink.write(chunk);
+                Step::File(prepared) => prepared,
+                Step::Raise(_) => unreachable!("raising steps come at the cut-off"),
+            };
+            if *work != Work::Revisit {
+                prepared.chunks.iter().for_each(|c| sink.write(c));
+            }
+            if *work == Work::None {
+                report_skip(prepared, sink);
                 continue;
             }
-            Step::File(prepared) => prepared,
-            Step::Raise(_) => unreachable!("raising steps come at the cutoff"),
-        };
-        let Some(repeated) = jobs_by_step[index] else {
-            prepared.chunks.iter().for_each(|c| sink.write(c));
-            if let Decision::Skip(reason) = prepared.decision {
-                sink.file(&FileOutcome {
-                    source: &prepared.source.fullname,
-                    status: &FileStatus::Skipped(reason),
-                    pycs: &prepared.cfiles,
-                    elapsed: Duration::ZERO,
-                });
-            }
-            continue;
-        };
-        if !repeated {
-            prepared.chunks.iter().for_each(|c| sink.write(c));
+            let Some(executed) = self.wait(index) else {
+                return Outcome::Interrupted;
+            };
+            executed.chunks.iter().for_each(|c| sink.write(c));
+            sink.file(&FileOutcome {
+                source: &prepared.source.fullname,
+                status: &executed.status,
+                pycs: &prepared.cfiles,
+                elapsed: executed.elapsed,
+            });
+            success &= executed.success;
+            done += 1;
+            sink.progress(done, schedule.jobs());
         }
-        let Some(executed) = wait(ctx, stop, &slots[index], finished) else {
-            return Outcome::Interrupted;
-        };
-        executed.chunks.iter().for_each(|c| sink.write(c));
+        match self.steps.get(schedule.work.len()) {
+            None => Outcome::Completed { success },
+            Some(step) => raised(step, sink),
+        }
+    }
+}
+
+/// A prepared step without a job: compile_file returned at once.
+fn report_skip(prepared: &Prepared, sink: &mut dyn Sink) {
+    if let Decision::Skip(reason) = prepared.decision {
         sink.file(&FileOutcome {
             source: &prepared.source.fullname,
-            status: &executed.status,
+            status: &FileStatus::Skipped(reason),
             pycs: &prepared.cfiles,
-            elapsed: executed.elapsed,
+            elapsed: Duration::ZERO,
         });
-        success &= executed.success;
-        done += 1;
-        sink.progress(done, total);
     }
-    match steps.get(cutoff) {
-        None => Outcome::Completed { success },
-        Some(Step::Raise(exc)) => Outcome::Raised(exc.clone()),
-        Some(Step::File(prepared)) => {
+}
+
+/// The cut-off step: what it prints, and the exception it raises.
+fn raised(step: &Step, sink: &mut dyn Sink) -> Outcome {
+    match step {
+        Step::Raise(exc) => Outcome::Raised(exc.clone()),
+        Step::File(prepared) => {
             prepared.chunks.iter().for_each(|c| sink.write(c));
             match &prepared.decision {
                 Decision::Raise(exc) => Outcome::Raised(exc.clone()),
-                _ => unreachable!("the cutoff step raises"),
+                _ => unreachable!("the cut-off step raises"),
             }
         }
-        Some(Step::Line(_)) => unreachable!("the cutoff step raises"),
+        Step::Line(_) => unreachable!("the cut-off step raises"),
     }
 }
 
-/// Waits for a compile result; `None` if the run was interrupted or
-/// stopped first.
-fn wait<'a>(
-    ctx: &Context<'_>,
-    stop: &AtomicBool,
-    slot: &'a OnceLock<Executed>,
-    finished: &(Mutex<()>, Condvar),
-) -> Option<&'a Executed> {
-    let mut guard = finished.0.lock().unwrap();
-    loop {
-        if let Some(executed) = slot.get() {
-            return Some(executed);
-        }
-        if ctx.interrupted.load(Ordering::SeqCst) || stop.load(Ordering::SeqCst) {
-            return None;
-        }
-        guard = finished
-            .1
-            .wait_timeout(guard, Duration::from_millis(50))
-            .unwrap()
-            .0;
-    }
-}
+#[cfg(test)]
+mod tests;

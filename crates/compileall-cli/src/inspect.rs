@@ -1,14 +1,17 @@
-//! `compileall inspect FILE.pyc...`: what a pyc's header says, and whether
-//! it is still valid for its source.
+//! `compileall inspect FILE.pyc...`: what a pyc's header says, whether it
+//! is still valid for its source, and its disassembly by an interpreter of
+//! its version.
 
 use std::fmt;
+use std::io;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
+use std::process::Command;
 
-use pyc_format::{
-    CheckHashBasedPycs, HeaderLayout, Invalidation, Magic, PycHeader, SourceFacts, VersionInfo,
-};
+use pyc_format::{HeaderLayout, Invalidation, Magic, PycHeader, VersionInfo};
 use pycache_paths::CacheLayout;
+
+use crate::freshness;
 
 /// Everything `inspect` learned about one pyc.
 #[derive(Clone, Debug)]
@@ -109,19 +112,14 @@ fn find_source(pyc: &Path, info: &VersionInfo) -> Option<PathBuf> {
     legacy.exists().then_some(legacy)
 }
 
+/// importlib's verdict on the pyc, for 3.7+ headers.
 fn judge(data: &[u8], magic: Magic, source: &Path, pep552: bool) -> Result<(), String> {
     if !pep552 {
         return Err("headers before Python 3.7 are not checked".into());
     }
     let meta = std::fs::metadata(source).map_err(|e| e.to_string())?;
     let bytes = std::fs::read(source).map_err(|e| e.to_string())?;
-    let facts = SourceFacts {
-        mtime: crate::file::python_mtime(&meta),
-        size: meta.len(),
-        bytes: &bytes,
-    };
-    let name = source.to_string_lossy();
-    pyc_format::validate_against_source(data, magic, &name, facts, CheckHashBasedPycs::Always)
+    freshness::importlib_verdict(data, magic, source, &meta, &bytes)
         .map(drop)
         .map_err(|e| e.to_string())
 }
@@ -192,3 +190,47 @@ impl fmt::Display for Inspection {
 pub const DISASSEMBLE_PY: &str = "import dis, marshal, sys\n\
     data = open(sys.argv[1], 'rb').read()\n\
     dis.dis(marshal.loads(data[16:]))\n";
+
+/// What an interpreter made of a pyc ([`disassemble`]).
+#[derive(Debug)]
+pub enum Disassembly {
+    /// `dis.dis`'s output.
+    Listing(String),
+    /// The interpreter failed; the last line of what it wrote to stderr.
+    Failed(String),
+    /// The interpreter could not be run.
+    CannotRun(io::Error),
+}
+
+/// Disassembles `pyc` with `interpreter` (`python -c DISASSEMBLE_PY
+/// FILE.pyc`).
+///
+/// ```no_run
+/// use std::path::Path;
+/// use compileall_cli::inspect::{Disassembly, disassemble};
+/// let pyc = Path::new("demo/__pycache__/good.cpython-314.pyc");
+/// let Disassembly::Listing(text) = disassemble(Path::new("python3.14"), pyc) else {
+///     panic!("not disassembled");
+/// };
+/// assert!(text.contains("LOAD_NAME"));
+/// ```
+pub fn disassemble(interpreter: &Path, pyc: &Path) -> Disassembly {
+    let output = Command::new(interpreter)
+        .arg("-c")
+        .arg(DISASSEMBLE_PY)
+        .arg(pyc)
+        .output();
+    match output {
+        Ok(output) if output.status.success() => {
+            Disassembly::Listing(String::from_utf8_lossy(&output.stdout).into_owned())
+        }
+        Ok(output) => {
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            Disassembly::Failed(stderr.lines().last().unwrap_or_default().to_owned())
+        }
+        Err(err) => Disassembly::CannotRun(err),
+    }
+}
+
+#[cfg(test)]
+mod tests;

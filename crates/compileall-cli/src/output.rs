@@ -1,9 +1,9 @@
-//! Where the run's messages go, in the order CPython prints them.
+//! What a run reports, in the order CPython prints it: the output
+//! ([`Chunk`]s for stdout and stderr) and what happened to each path
+//! ([`FileOutcome`]), delivered to a [`Sink`].
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-
-pub use crate::file::{FileStatus, SkipReason};
 
 /// Which stream a piece of output belongs to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -53,6 +53,122 @@ impl Chunk {
             bytes: bytes.into(),
         }
     }
+}
+
+/// Why compile_file did nothing with a path.
+///
+/// ```
+/// use std::path::Path;
+/// use bytecode::testing::{CannedCompiler, target};
+/// use compileall_cli::{Chunk, Exclude, FileOutcome, FileStatus, Options, PyRegex, Session, Sink, SkipReason};
+///
+/// struct LastStatus(Option<FileStatus>);
+/// impl Sink for LastStatus {
+///     fn write(&mut self, _chunk: &Chunk) {}
+///     fn file(&mut self, outcome: &FileOutcome<'_>) {
+///         self.0 = Some(outcome.status.clone());
+///     }
+/// }
+///
+/// let dir = tempfile::tempdir()?;
+/// let test_a = dir.path().join("test_a.py");
+/// std::fs::write(&test_a, "x = 1\n")?;
+/// let compiler = CannedCompiler::new(target(pyc_format::PythonVersion::new(3, 14)));
+/// let session = Session::new(&compiler)?;
+/// let status = |path: &Path, options: &Options| {
+///     let mut sink = LastStatus(None);
+///     session.compile_file(path, options, &mut sink);
+///     sink.0.unwrap()
+/// };
+/// // -x test_
+/// let exclude = Options { rx: Some(Exclude::Pattern(PyRegex::new("test_")?)), ..Options::default() };
+/// assert_eq!(status(&test_a, &exclude), FileStatus::Skipped(SkipReason::Excluded));
+/// // A path that is not there.
+/// let missing = dir.path().join("missing.py");
+/// assert_eq!(status(&missing, &Options::default()), FileStatus::Skipped(SkipReason::NotAFile));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SkipReason {
+    /// `-x` matched.
+    Excluded,
+    /// `-e`: a symlink leading outside the allowed folder.
+    SymlinkOutside,
+    /// Not a regular file (a FIFO, a dangling symlink, a missing path).
+    NotAFile,
+    /// A file not ending in `.py`.
+    NotPython,
+    /// Every pyc already matches the source's mtime.
+    UpToDate,
+}
+
+impl SkipReason {
+    /// A stable name for reports (the `reason` of a skipped file in
+    /// `--report json`).
+    ///
+    /// ```
+    /// use compileall_cli::SkipReason;
+    /// assert_eq!(SkipReason::Excluded.as_str(), "excluded");
+    /// assert_eq!(SkipReason::SymlinkOutside.as_str(), "symlink_outside");
+    /// assert_eq!(SkipReason::NotAFile.as_str(), "not_a_file");
+    /// assert_eq!(SkipReason::NotPython.as_str(), "not_python");
+    /// assert_eq!(SkipReason::UpToDate.as_str(), "up_to_date");
+    /// ```
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SkipReason::Excluded => "excluded",
+            SkipReason::SymlinkOutside => "symlink_outside",
+            SkipReason::NotAFile => "not_a_file",
+            SkipReason::NotPython => "not_python",
+            SkipReason::UpToDate => "up_to_date",
+        }
+    }
+}
+
+/// What happened to one path, for reports.
+///
+/// A sink sees one status per path compile_file is called for, in
+/// compileall's order; a second run finds the pyc up to date:
+///
+/// ```
+/// use std::path::PathBuf;
+/// use bytecode::testing::{CannedCompiler, target};
+/// use compileall_cli::{Chunk, FileOutcome, FileStatus, Options, Session, Sink, SkipReason};
+///
+/// #[derive(Default)]
+/// struct Statuses(Vec<(PathBuf, FileStatus)>);
+/// impl Sink for Statuses {
+///     fn write(&mut self, _chunk: &Chunk) {}
+///     fn file(&mut self, outcome: &FileOutcome<'_>) {
+///         self.0.push((outcome.source.to_owned(), outcome.status.clone()));
+///     }
+/// }
+///
+/// let dir = tempfile::tempdir()?;
+/// std::fs::write(dir.path().join("a.py"), "x = 1\n")?;
+/// std::fs::write(dir.path().join("notes.txt"), "")?;
+/// let compiler = CannedCompiler::new(target(pyc_format::PythonVersion::new(3, 14)));
+/// let session = Session::new(&compiler)?;
+/// for first in [FileStatus::Compiled, FileStatus::Skipped(SkipReason::UpToDate)] {
+///     let mut statuses = Statuses::default();
+///     session.compile_dir(dir.path(), &Options::default(), &mut statuses);
+///     assert_eq!(statuses.0, [
+///         (dir.path().join("a.py"), first),
+///         (dir.path().join("notes.txt"), FileStatus::Skipped(SkipReason::NotPython)),
+///     ]);
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FileStatus {
+    /// compile_file returned without compiling.
+    Skipped(SkipReason),
+    /// Every pyc was written.
+    Compiled,
+    /// Compilation or writing failed; the message compileall prints.
+    Failed(String),
+    /// The run was interrupted while this file was under way.
+    Interrupted,
 }
 
 /// What happened to one path compile_file was called for.

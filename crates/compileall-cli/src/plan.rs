@@ -4,14 +4,15 @@
 //! the first worker is still starting; everything that does depend on the
 //! target (bytecode paths, staleness) happens in [`crate::Session::run`].
 
-use std::fs::Metadata;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use bytecode::CompilerProcess;
 
-use crate::pyerror::PyException;
-use crate::{Options, Rewrite, walk};
+use crate::options::Options;
+use crate::pyerror::{ExceptionClass, PyException};
+use crate::visit::{Source, Visit};
+use crate::walk::Walk;
 
 /// compile_dir's default depth when the target's `sys.getrecursionlimit()`
 /// is not known yet (it is CPython's default); [`crate::Session::run`]
@@ -28,70 +29,30 @@ pub const DEFAULT_RECURSION_LIMIT: u32 = 1000;
 /// A plan is made before the target interpreter is needed and run by
 /// [`crate::Session::run`] (or checked by [`crate::Session::check`]):
 ///
-/// ```no_run
-/// use std::path::{Path, PathBuf};
-/// use bytecode::cpython::{CpythonPool, PoolOptions};
-/// use compileall_cli::{Captured, Options, Plan, Session};
+/// ```
+/// use std::path::PathBuf;
+/// use bytecode::testing::{CannedCompiler, target};
+/// use compileall_cli::{Captured, Options, Outcome, Plan, Session};
 ///
-/// let options = Options::default();
-/// let plan = Plan::dests(&[PathBuf::from("demo")], &options);
-/// let pool = CpythonPool::start(Path::new("python3"), PoolOptions::default())?;
-/// let outcome = Session::new(&pool)?.run(plan, &mut Captured::default());
-/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// let tmp = tempfile::tempdir()?;
+/// std::fs::write(tmp.path().join("m.py"), "x = 1\n")?;
+/// let plan = Plan::dests(&[tmp.path().to_owned()], &Options::default());
+/// let compiler = CannedCompiler::new(target(pyc_format::PythonVersion::new(3, 14)));
+/// let outcome = Session::new(&compiler)?.run(plan, &mut Captured::default());
+/// assert_eq!(outcome, Outcome::Completed { success: true });
+/// assert!(tmp.path().join("__pycache__/m.cpython-314.pyc").is_file());
+/// # Ok::<(), std::io::Error>(())
 /// ```
 #[derive(Debug)]
 pub struct Plan {
-    pub(crate) items: Vec<Item>,
+    visits: Vec<Visit>,
     dests: Vec<Dest>,
     options: Options,
     /// The depth used for directories walked without `-l`/`-r`, if any.
     assumed_recursion_limit: Option<u32>,
 }
 
-/// One `compile_file` call: the path and the arguments that came with it.
-#[derive(Debug)]
-pub(crate) struct Source {
-    /// The path as compileall names it.
-    pub fullname: PathBuf,
-    /// `ddir`, `stripdir`, `prependdir`.
-    pub rewrite: Arc<Rewrite>,
-    /// Its `stat()`, when the walk already took it.
-    pub meta: Option<Metadata>,
-    /// The listing said it is a regular file (so no `stat()` was needed to
-    /// know it is not a directory).
-    pub regular: bool,
-    /// The process CPython compiles it in.
-    pub process: CompilerProcess,
-    /// Found by listing its folder (whose leftovers the walk swept).
-    pub walked: bool,
-}
-
-impl Source {
-    /// The same call, to be prepared again from scratch.
-    pub fn again(&self) -> Source {
-        Source {
-            fullname: self.fullname.clone(),
-            rewrite: Arc::clone(&self.rewrite),
-            meta: None,
-            regular: false,
-            process: self.process,
-            walked: self.walked,
-        }
-    }
-}
-
-#[derive(Debug)]
-pub(crate) enum Item {
-    /// `Listing 'dir'...`
-    Listing(PathBuf),
-    /// `Can't list 'dir'`
-    CantList(PathBuf),
-    /// `compile_file(fullname, ...)`.
-    File(Source),
-    /// An exception compileall raises here.
-    Raise(PyException),
-}
-
+/// A `FILE|DIR` argument, sorted the way the command line's loop does.
 #[derive(Clone, Debug)]
 enum Dest {
     File(PathBuf),
@@ -185,80 +146,70 @@ impl Plan {
     ///
     /// ```
     /// use std::path::Path;
-    /// use compileall_cli::{Options, Plan};
-    /// let plan = Plan::file(Path::new("m.py"), &Options { quiet: 2, ..Options::default() });
-    /// assert_eq!(plan.options().quiet, 2);
+    /// use compileall_cli::{Options, Plan, Quiet};
+    /// let plan = Plan::file(Path::new("m.py"), &Options { quiet: Quiet::Nothing, ..Options::default() });
+    /// assert_eq!(plan.options().quiet, Quiet::Nothing);
     /// ```
     pub fn options(&self) -> &Options {
         &self.options
     }
 
-    /// This plan again with another default depth, if it used the default.
-    pub(crate) fn with_recursion_limit(self, limit: u32) -> Plan {
+    /// The visits, walked again if the target's recursion limit is not
+    /// the one assumed, and the options.
+    pub(crate) fn into_visits(self, recursion_limit: u32) -> (Vec<Visit>, Options) {
         match self.assumed_recursion_limit {
-            Some(assumed) if assumed != limit => Plan::build(self.dests, &self.options, limit),
-            _ => self,
+            Some(assumed) if assumed != recursion_limit => {
+                let plan = Plan::build(self.dests, &self.options, recursion_limit);
+                (plan.visits, plan.options)
+            }
+            _ => (self.visits, self.options),
         }
     }
 
     fn build(dests: Vec<Dest>, options: &Options, recursion_limit: u32) -> Plan {
-        let mut items = Vec::new();
+        let mut visits = Vec::new();
         let mut assumed_recursion_limit = None;
         for dest in &dests {
             match dest {
-                Dest::File(fullname) => items.push(Item::File(Source {
-                    fullname: fullname.clone(),
-                    rewrite: Arc::new(Rewrite {
-                        ddir: options.ddir.clone(),
-                        stripdir: options.stripdir.clone(),
-                        prependdir: options.prependdir.clone(),
-                    }),
-                    meta: None,
-                    regular: false,
-                    process: CompilerProcess::Main,
-                    walked: false,
-                })),
+                Dest::File(fullname) => visits.push(Visit::File(Source::named(
+                    fullname.clone(),
+                    Arc::new(options.rewrite()),
+                ))),
                 Dest::Dir(dir) => {
-                    if options.workers < 0 {
-                        items.push(Item::Raise(PyException::new(
-                            "ValueError",
-                            "workers must be greater or equal to 0",
-                        )));
-                        continue;
-                    }
-                    // compile_dir turns `ddir` into "strip the directory,
-                    // prepend ddir".
-                    let rewrite = Arc::new(match &options.ddir {
-                        Some(ddir) => Rewrite {
-                            ddir: None,
-                            stripdir: Some(dir.clone()),
-                            prependdir: Some(ddir.clone()),
-                        },
-                        None => Rewrite {
-                            ddir: None,
-                            stripdir: options.stripdir.clone(),
-                            prependdir: options.prependdir.clone(),
-                        },
-                    });
                     let maxlevels = options.maxlevels.unwrap_or_else(|| {
                         assumed_recursion_limit = Some(recursion_limit);
                         i64::from(recursion_limit)
                     });
-                    // compile_dir compiles in a process pool unless workers == 1.
-                    let process = if options.workers == 1 {
-                        CompilerProcess::Main
-                    } else {
-                        CompilerProcess::PoolWorker
-                    };
-                    items.extend(walk::walk(dir, maxlevels, options.quiet, &rewrite, process));
+                    visits.extend(compile_dir(dir, maxlevels, options));
                 }
             }
         }
         Plan {
-            items,
+            visits,
             dests,
             options: options.clone(),
             assumed_recursion_limit,
         }
     }
+}
+
+/// What `compile_dir(dir, maxlevels, ...)` visits.
+fn compile_dir(dir: &Path, maxlevels: i64, options: &Options) -> Vec<Visit> {
+    if options.workers < 0 {
+        return vec![Visit::Raise(PyException::new(
+            ExceptionClass::ValueError,
+            "workers must be greater or equal to 0",
+        ))];
+    }
+    let walk = Walk {
+        quiet: options.quiet,
+        rewrite: &Arc::new(options.rewrite().for_directory(dir)),
+        // compile_dir compiles in a process pool unless workers == 1.
+        process: if options.workers == 1 {
+            CompilerProcess::Main
+        } else {
+            CompilerProcess::PoolWorker
+        },
+    };
+    walk.walk(dir, maxlevels)
 }

@@ -113,97 +113,132 @@ impl PyRegex {
 /// Rewrites a Python pattern into fancy-regex syntax (see the module docs).
 fn translate(pattern: &str) -> Result<String, String> {
     let chars: Vec<char> = pattern.chars().collect();
-    let multiline = leading_flags(&chars).contains('m');
-    let mut out = String::with_capacity(pattern.len() + 8);
-    let mut i = 0;
-    let mut in_class = false;
-    // Position right after a class's opening `[` or `[^`.
-    let mut class_start = 0;
-    while i < chars.len() {
-        let c = chars[i];
+    let mut translation = Translation {
+        multiline: leading_flags(&chars).contains('m'),
+        chars,
+        i: 0,
+        out: String::with_capacity(pattern.len() + 8),
+        in_class: false,
+        class_start: 0,
+    };
+    while translation.i < translation.chars.len() {
+        translation.step()?;
+    }
+    if translation.in_class {
+        return Err("unterminated character set".into());
+    }
+    Ok(translation.out)
+}
+
+/// A pattern being rewritten, one element at a time.
+struct Translation {
+    chars: Vec<char>,
+    /// The next char to read.
+    i: usize,
+    out: String,
+    /// `(?m)`: `$` matches at every line end, as in fancy-regex.
+    multiline: bool,
+    /// Inside `[...]`.
+    in_class: bool,
+    /// Position right after a class's opening `[` or `[^`.
+    class_start: usize,
+}
+
+impl Translation {
+    /// Rewrites the element at `i` and moves past it.
+    fn step(&mut self) -> Result<(), String> {
+        let c = self.chars[self.i];
         if c == '\\' {
-            let Some(&next) = chars.get(i + 1) else {
-                return Err("bad escape (end of pattern)".into());
-            };
-            i += 2;
-            match next {
-                'Z' if !in_class => out.push_str(r"\z"),
-                'b' if in_class => out.push_str(r"\x08"),
-                '0'..='7' if next == '0' || in_class => {
-                    let mut value = next.to_digit(8).unwrap();
-                    let mut taken = 0;
-                    while taken < 2 && i < chars.len() && chars[i].is_digit(8) {
-                        value = value * 8 + chars[i].to_digit(8).unwrap();
-                        i += 1;
-                        taken += 1;
-                    }
-                    out.push_str(&format!(r"\x{{{value:x}}}"));
-                }
-                _ => {
-                    out.push('\\');
-                    out.push(next);
-                }
-            }
-            continue;
+            self.escape()
+        } else if self.in_class {
+            self.class_member(c);
+            Ok(())
+        } else {
+            self.outside_class(c)
         }
-        if in_class {
-            match c {
-                ']' if i != class_start => {
-                    in_class = false;
-                    out.push(']');
+    }
+
+    /// `\X`: the escapes whose meaning differs between the dialects.
+    fn escape(&mut self) -> Result<(), String> {
+        let Some(&next) = self.chars.get(self.i + 1) else {
+            return Err("bad escape (end of pattern)".into());
+        };
+        self.i += 2;
+        match next {
+            'Z' if !self.in_class => self.out.push_str(r"\z"),
+            'b' if self.in_class => self.out.push_str(r"\x08"),
+            '0'..='7' if next == '0' || self.in_class => {
+                let mut value = next.to_digit(8).unwrap();
+                let mut taken = 0;
+                while taken < 2 && self.i < self.chars.len() && self.chars[self.i].is_digit(8) {
+                    value = value * 8 + self.chars[self.i].to_digit(8).unwrap();
+                    self.i += 1;
+                    taken += 1;
                 }
-                ']' => out.push_str(r"\]"),
-                '[' => out.push_str(r"\["),
-                '&' | '-' | '~' if chars.get(i + 1) == Some(&c) => {
-                    out.push(c);
-                    out.push('\\');
-                    out.push(c);
-                    i += 2;
-                    continue;
-                }
-                _ => out.push(c),
+                self.out.push_str(&format!(r"\x{{{value:x}}}"));
             }
-            i += 1;
-            continue;
+            _ => {
+                self.out.push('\\');
+                self.out.push(next);
+            }
         }
+        Ok(())
+    }
+
+    /// A char inside `[...]`.
+    fn class_member(&mut self, c: char) {
+        match c {
+            ']' if self.i != self.class_start => {
+                self.in_class = false;
+                self.out.push(']');
+            }
+            ']' => self.out.push_str(r"\]"),
+            '[' => self.out.push_str(r"\["),
+            '&' | '-' | '~' if self.chars.get(self.i + 1) == Some(&c) => {
+                self.out.push(c);
+                self.out.push('\\');
+                self.out.push(c);
+                self.i += 1;
+            }
+            _ => self.out.push(c),
+        }
+        self.i += 1;
+    }
+
+    /// A char outside any class.
+    fn outside_class(&mut self, c: char) -> Result<(), String> {
+        let next = [1, 2].map(|k| self.chars.get(self.i + k).copied());
         match c {
             '[' => {
-                in_class = true;
-                out.push('[');
-                i += 1;
-                if chars.get(i) == Some(&'^') {
-                    out.push('^');
-                    i += 1;
+                self.in_class = true;
+                self.out.push('[');
+                if next[0] == Some('^') {
+                    self.out.push('^');
+                    self.i += 1;
                 }
-                class_start = i;
-                continue;
+                self.class_start = self.i + 1;
             }
-            '$' if !multiline => out.push_str(r"(?=\n?\z)"),
-            '(' if chars.get(i + 1) == Some(&'?') && chars.get(i + 2) == Some(&'#') => {
-                let end = chars[i..]
+            '$' if !self.multiline => self.out.push_str(r"(?=\n?\z)"),
+            '(' if next == [Some('?'), Some('#')] => {
+                let end = self.chars[self.i..]
                     .iter()
                     .position(|&c| c == ')')
                     .ok_or("missing ), unterminated comment")?;
-                i += end + 1;
-                continue;
+                self.i += end;
             }
-            '{' => match repeat_bounds(&chars[i..]) {
+            '{' => match repeat_bounds(&self.chars[self.i..]) {
                 Some((text, len)) => {
-                    out.push_str(&text);
-                    i += len;
-                    continue;
+                    self.out.push_str(&text);
+                    self.i += len - 1;
                 }
-                None => out.push_str(r"\{"),
+                None => self.out.push_str(r"\{"),
             },
-            '}' => out.push_str(r"\}"),
-            _ => out.push(c),
+            '}' => self.out.push_str(r"\}"),
+            _ => self.out.push(c),
         }
-        i += 1;
+        self.i += 1;
+        Ok(())
     }
-    if in_class {
-        return Err("unterminated character set".into());
-    }
-    Ok(out)
 }
 
 /// The letters of a `(?flags)` group at the start of the pattern.

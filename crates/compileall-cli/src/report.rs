@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::output::{Chunk, FileOutcome, FileStatus, Sink};
+use crate::check::Problem;
+use crate::output::{Chunk, FileOutcome, FileStatus, Sink, SkipReason};
 
 /// The whole report: one run per target interpreter.
 ///
@@ -71,8 +72,8 @@ pub struct ProblemReport {
     pub reason: String,
 }
 
-impl From<&crate::check::Problem> for ProblemReport {
-    fn from(problem: &crate::check::Problem) -> Self {
+impl From<&Problem> for ProblemReport {
+    fn from(problem: &Problem) -> Self {
         ProblemReport {
             source: lossy(&problem.source),
             pyc: lossy(&problem.pyc),
@@ -207,7 +208,7 @@ impl Sink for ReportSink<'_> {
 
     fn file(&mut self, outcome: &FileOutcome<'_>) {
         let (status, reason, error) = match outcome.status {
-            FileStatus::Skipped(crate::SkipReason::UpToDate) => {
+            FileStatus::Skipped(SkipReason::UpToDate) => {
                 self.run.counts.up_to_date += 1;
                 ("up_to_date", None, None)
             }
@@ -262,4 +263,79 @@ pub fn lossy(path: &Path) -> String {
 /// ```
 pub fn seconds(duration: Duration) -> f64 {
     (duration.as_secs_f64() * 1e6).round() / 1e6
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::*;
+    use crate::check::ProblemKind;
+    use crate::output::Captured;
+
+    /// The report's shape (`docs/report.md`), kept as a snapshot: one run
+    /// with a file of each status and the fields that only some carry.
+    #[test]
+    fn report_shape() {
+        let mut output = Captured::default();
+        let mut sink = ReportSink {
+            inner: Some(&mut output),
+            run: RunReport {
+                python: "/usr/bin/python3.14".into(),
+                version: "3.14.0".into(),
+                cache_tag: Some("cpython-314".into()),
+                ..RunReport::default()
+            },
+        };
+        let statuses = [
+            ("pkg/a.py", FileStatus::Compiled),
+            ("pkg/b.py", FileStatus::Skipped(SkipReason::UpToDate)),
+            ("pkg/c.txt", FileStatus::Skipped(SkipReason::NotPython)),
+            (
+                "pkg/d.py",
+                FileStatus::Failed("SyntaxError: invalid syntax".into()),
+            ),
+            ("pkg/e.py", FileStatus::Interrupted),
+        ];
+        for (source, status) in &statuses {
+            let pycs = match source
+                .strip_prefix("pkg/")
+                .and_then(|n| n.strip_suffix(".py"))
+            {
+                Some(name) => vec![(
+                    -1,
+                    PathBuf::from(format!("pkg/__pycache__/{name}.cpython-314.pyc")),
+                )],
+                None => Vec::new(),
+            };
+            sink.file(&FileOutcome {
+                source: source.as_ref(),
+                status,
+                pycs: &pycs,
+                elapsed: Duration::from_micros(1500),
+            });
+        }
+        let mut run = sink.run;
+        run.exit_code = 1;
+        run.seconds = 0.25;
+        run.interrupted = true;
+        let checked = RunReport {
+            python: "python3.13".into(),
+            error: Some("ValueError: workers must be greater or equal to 0".into()),
+            problems: Some(vec![ProblemReport::from(&Problem {
+                source: "pkg/a.py".into(),
+                pyc: "pkg/__pycache__/a.cpython-313.pyc".into(),
+                kind: ProblemKind::Missing,
+                reason: "no such file".into(),
+            })]),
+            ..RunReport::default()
+        };
+        let report = Report {
+            compileall: "0.0.0-test",
+            runs: vec![run, checked],
+            exit_code: 1,
+            ..Report::new()
+        };
+        insta::assert_snapshot!(serde_json::to_string_pretty(&report).unwrap());
+    }
 }

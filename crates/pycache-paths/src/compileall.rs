@@ -8,8 +8,8 @@
 //!
 //! // `compileall -s /build/root -p / /build/root/usr/lib/mod.py`
 //! let rewrite = DestinationRewrite {
-//!     stripdir: Some(Path::new("/build/root")),
-//!     prependdir: Some(Path::new("/")),
+//!     stripdir: Some("/build/root".into()),
+//!     prependdir: Some("/".into()),
 //!     ..DestinationRewrite::default()
 //! };
 //! let out = dfile(Path::new("/build/root/usr/lib/mod.py"), &rewrite, PythonVersion::new(3, 14)).unwrap();
@@ -22,7 +22,10 @@ use std::io;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 
+use bstr::ByteSlice;
 use pyc_format::PythonVersion;
+
+use crate::pathbytes;
 
 /// The `ddir`, `stripdir` and `prependdir` arguments of
 /// `compileall.compile_file`.
@@ -33,21 +36,21 @@ use pyc_format::PythonVersion;
 /// use pyc_format::PythonVersion;
 ///
 /// // compile_file('src/pkg/mod.py', ddir='/srv/app')
-/// let rewrite = DestinationRewrite { ddir: Some(Path::new("/srv/app")), ..Default::default() };
+/// let rewrite = DestinationRewrite { ddir: Some("/srv/app".into()), ..Default::default() };
 /// let out = dfile(Path::new("src/pkg/mod.py"), &rewrite, PythonVersion::new(3, 14)).unwrap();
 /// assert_eq!(out.path.as_deref(), Some(Path::new("/srv/app/mod.py")));
 /// ```
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct DestinationRewrite<'a> {
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DestinationRewrite {
     /// `-d DESTDIR` for a file named on the command line.
-    pub ddir: Option<&'a Path>,
+    pub ddir: Option<PathBuf>,
     /// `-s STRIPDIR`.
-    pub stripdir: Option<&'a Path>,
+    pub stripdir: Option<PathBuf>,
     /// `-p PREPENDDIR`.
-    pub prependdir: Option<&'a Path>,
+    pub prependdir: Option<PathBuf>,
 }
 
-impl<'a> DestinationRewrite<'a> {
+impl DestinationRewrite {
     /// What `compile_dir(dir, ddir=...)` passes down to each file: a `ddir`
     /// becomes "strip `dir`, prepend `ddir`".
     ///
@@ -57,18 +60,18 @@ impl<'a> DestinationRewrite<'a> {
     /// use pyc_format::PythonVersion;
     ///
     /// // compile_dir('src', ddir='/srv/app') reaching src/pkg/mod.py
-    /// let rewrite = DestinationRewrite { ddir: Some(Path::new("/srv/app")), ..Default::default() }
+    /// let rewrite = DestinationRewrite { ddir: Some("/srv/app".into()), ..Default::default() }
     ///     .for_directory(Path::new("src"));
-    /// assert_eq!(rewrite.stripdir, Some(Path::new("src")));
-    /// assert_eq!(rewrite.prependdir, Some(Path::new("/srv/app")));
+    /// assert_eq!(rewrite.stripdir.as_deref(), Some(Path::new("src")));
+    /// assert_eq!(rewrite.prependdir.as_deref(), Some(Path::new("/srv/app")));
     /// let out = dfile(Path::new("src/pkg/mod.py"), &rewrite, PythonVersion::new(3, 14)).unwrap();
     /// assert_eq!(out.path.as_deref(), Some(Path::new("/srv/app/pkg/mod.py")));
     /// ```
-    pub fn for_directory(self, dir: &'a Path) -> Self {
+    pub fn for_directory(self, dir: &Path) -> Self {
         match self.ddir {
             Some(ddir) => DestinationRewrite {
                 ddir: None,
-                stripdir: Some(dir),
+                stripdir: Some(dir.to_owned()),
                 prependdir: Some(ddir),
             },
             None => self,
@@ -90,21 +93,30 @@ pub struct Dfile {
 
 impl Dfile {
     /// The line compileall prints (without `-qq`) when
-    /// [`Dfile::stripdir_not_prefix`] is set.
+    /// [`Dfile::stripdir_not_prefix`] is set; `repr` is the `repr()` of the
+    /// interpreter that prints it (`pystr::repr`, or the target's own for
+    /// non-ASCII names).
     ///
     /// ```
+    /// use std::os::unix::ffi::OsStrExt;
     /// use std::path::Path;
     /// use pycache_paths::compileall::Dfile;
+    ///
+    /// let repr = |path: &Path| pystr::repr(path.as_os_str().as_bytes());
     /// assert_eq!(
-    ///     Dfile::stripdir_warning(Path::new("/elsewhere"), Path::new("src/pkg/mod.py")),
+    ///     Dfile::stripdir_warning(Path::new("/elsewhere"), Path::new("src/pkg/mod.py"), repr),
     ///     "The stripdir path '/elsewhere' is not a valid prefix for source path 'src/pkg/mod.py'; ignoring"
     /// );
     /// ```
-    pub fn stripdir_warning(stripdir: &Path, fullname: &Path) -> String {
+    pub fn stripdir_warning(
+        stripdir: &Path,
+        fullname: &Path,
+        repr: impl Fn(&Path) -> String,
+    ) -> String {
         format!(
             "The stripdir path {} is not a valid prefix for source path {}; ignoring",
-            pystr::repr(stripdir.as_os_str().as_bytes()),
-            pystr::repr(fullname.as_os_str().as_bytes())
+            repr(stripdir),
+            repr(fullname)
         )
     }
 }
@@ -118,7 +130,7 @@ impl Dfile {
 /// use pyc_format::PythonVersion;
 ///
 /// // compile_file('src/pkg/mod.py', stripdir='src/pkg/mod.py')
-/// let rewrite = DestinationRewrite { stripdir: Some(Path::new("src/pkg/mod.py")), ..Default::default() };
+/// let rewrite = DestinationRewrite { stripdir: Some("src/pkg/mod.py".into()), ..Default::default() };
 /// let err = dfile(Path::new("src/pkg/mod.py"), &rewrite, PythonVersion::new(3, 14)).unwrap_err();
 /// assert_eq!(err.to_string(), "join() missing 1 required positional argument: 'a'");
 /// ```
@@ -144,7 +156,7 @@ impl std::error::Error for EmptyJoin {}
 /// use pyc_format::PythonVersion;
 ///
 /// // compile_file('src/pkg/mod.py', stripdir='src/lib'): not a prefix.
-/// let rewrite = DestinationRewrite { stripdir: Some(Path::new("src/lib")), ..Default::default() };
+/// let rewrite = DestinationRewrite { stripdir: Some("src/lib".into()), ..Default::default() };
 /// let source = Path::new("src/pkg/mod.py");
 /// let py311 = dfile(source, &rewrite, PythonVersion::new(3, 11)).unwrap();
 /// assert_eq!(py311.path.as_deref(), Some(Path::new("pkg/mod.py")));
@@ -154,7 +166,7 @@ impl std::error::Error for EmptyJoin {}
 /// ```
 pub fn dfile(
     fullname: &Path,
-    rewrite: &DestinationRewrite<'_>,
+    rewrite: &DestinationRewrite,
     version: PythonVersion,
 ) -> Result<Dfile, EmptyJoin> {
     let fullname = fullname.as_os_str().as_bytes();
@@ -163,19 +175,15 @@ pub fn dfile(
         stripdir_not_prefix: false,
     };
     let mut dfile: Option<Vec<u8>> = None;
-    if let Some(ddir) = rewrite.ddir {
-        dfile = Some(posix_join(
+    if let Some(ddir) = &rewrite.ddir {
+        dfile = Some(pathbytes::join(
             ddir.as_os_str().as_bytes(),
-            &[basename(fullname)],
+            &[pathbytes::basename(fullname)],
         ));
     }
-    if let Some(stripdir) = rewrite.stripdir {
-        let fullname_parts: Vec<&[u8]> = fullname.split(|&b| b == b'/').collect();
-        let stripdir_parts: Vec<&[u8]> = stripdir
-            .as_os_str()
-            .as_bytes()
-            .split(|&b| b == b'/')
-            .collect();
+    if let Some(stripdir) = &rewrite.stripdir {
+        let fullname_parts: Vec<&[u8]> = fullname.split_str("/").collect();
+        let stripdir_parts: Vec<&[u8]> = stripdir.as_os_str().as_bytes().split_str("/").collect();
         if version <= PythonVersion::new(3, 11) {
             let mut ddir_parts = fullname_parts.clone();
             for (spart, opart) in stripdir_parts.iter().zip(&fullname_parts) {
@@ -192,11 +200,11 @@ pub fn dfile(
             dfile = Some(join_all(&fullname_parts[stripdir_parts.len()..])?);
         }
     }
-    if let Some(prependdir) = rewrite.prependdir {
+    if let Some(prependdir) = &rewrite.prependdir {
         let prependdir = prependdir.as_os_str().as_bytes();
         dfile = Some(match &dfile {
-            None => posix_join(prependdir, &[fullname]),
-            Some(d) => posix_join(prependdir, &[d]),
+            None => pathbytes::join(prependdir, &[fullname]),
+            Some(d) => pathbytes::join(prependdir, &[d]),
         });
     }
     out.path = dfile.map(|d| PathBuf::from(OsString::from_vec(d)));
@@ -206,30 +214,7 @@ pub fn dfile(
 /// `os.path.join(*parts)`.
 fn join_all(parts: &[&[u8]]) -> Result<Vec<u8>, EmptyJoin> {
     let (first, rest) = parts.split_first().ok_or(EmptyJoin)?;
-    Ok(posix_join(first, rest))
-}
-
-/// `posixpath.join(a, *p)`.
-fn posix_join(a: &[u8], rest: &[&[u8]]) -> Vec<u8> {
-    let mut path = a.to_vec();
-    for b in rest {
-        if b.starts_with(b"/") {
-            path = b.to_vec();
-        } else if path.is_empty() || path.ends_with(b"/") {
-            path.extend_from_slice(b);
-        } else {
-            path.push(b'/');
-            path.extend_from_slice(b);
-        }
-    }
-    path
-}
-
-fn basename(path: &[u8]) -> &[u8] {
-    match path.iter().rposition(|&b| b == b'/') {
-        Some(i) => &path[i + 1..],
-        None => path,
-    }
+    Ok(pathbytes::join(first, rest))
 }
 
 /// Why the `-e` check could not be answered.
@@ -363,8 +348,7 @@ const fn libc_eloop() -> i32 {
 pub fn realpath(path: &Path, cwd: &Path) -> PathBuf {
     let filename = path.as_os_str().as_bytes();
     let mut rest: Vec<Part> = filename
-        .split(|&b| b == b'/')
-        .rev()
+        .rsplit_str("/")
         .map(|p| Part::Name(p.to_vec()))
         .collect();
     let mut part_count = rest.len();
@@ -392,7 +376,7 @@ pub fn realpath(path: &Path, cwd: &Path) -> PathBuf {
             continue;
         }
         if name == b".." {
-            let cut = resolved.iter().rposition(|&b| b == b'/').unwrap_or(0);
+            let cut = resolved.rfind_byte(b'/').unwrap_or(0);
             resolved.truncate(cut.max(1));
             continue;
         }
@@ -423,8 +407,7 @@ pub fn realpath(path: &Path, cwd: &Path) -> PathBuf {
         seen.push((newpath.clone(), None));
         rest.push(Part::Resolved(newpath));
         let parts: Vec<Part> = target
-            .split(|&b| b == b'/')
-            .rev()
+            .rsplit_str("/")
             .map(|p| Part::Name(p.to_vec()))
             .collect();
         part_count += parts.len();

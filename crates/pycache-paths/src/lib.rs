@@ -25,14 +25,20 @@
 //! assert_eq!(layout.source_from_cache(&pyc).unwrap(), Path::new("pkg/mod.py"));
 //! ```
 
+#![forbid(unsafe_code)]
+
 pub mod compileall;
+pub mod pathbytes;
 
 use std::ffi::{OsStr, OsString};
 use std::fmt;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 
+use bstr::ByteSlice;
 use pyc_format::PythonVersion;
+
+use pathbytes::{importlib_join as path_join, importlib_split as path_split, rpartition};
 
 const PYCACHE: &[u8] = b"__pycache__";
 const OPT: &[u8] = b"opt-";
@@ -258,7 +264,7 @@ impl CacheLayout {
         let joined = match &self.pycache_prefix {
             Some(prefix) => {
                 let head = self.absolute_head(head, cwd.as_os_str().as_bytes())?;
-                let head = lstrip_slashes(&head);
+                let head = pathbytes::lstrip_slashes(&head);
                 path_join(&[prefix.as_os_str().as_bytes(), head, &filename])
             }
             None => path_join(&[head, PYCACHE, &filename]),
@@ -319,7 +325,7 @@ impl CacheLayout {
         let (mut head, pycache_filename) = path_split(path);
         let mut found_in_prefix = false;
         if let Some(prefix) = &self.pycache_prefix {
-            let stripped = rstrip_slashes(prefix.as_os_str().as_bytes());
+            let stripped = pathbytes::rstrip_slashes(prefix.as_os_str().as_bytes());
             if head.len() > stripped.len()
                 && head.starts_with(stripped)
                 && head[stripped.len()] == b'/'
@@ -335,7 +341,7 @@ impl CacheLayout {
             }
             head = parent;
         }
-        let dots = pycache_filename.iter().filter(|&&b| b == b'.').count();
+        let dots = pycache_filename.find_iter(".").count();
         if dots != 2 && dots != 3 {
             return Err(PathError::DotCount(
                 OsStr::from_bytes(pycache_filename).to_owned(),
@@ -343,7 +349,7 @@ impl CacheLayout {
         }
         if dots == 3 {
             // rsplit('.', 2)[-2]
-            let mut parts = pycache_filename.rsplitn(3, |&b| b == b'.');
+            let mut parts = pycache_filename.rsplitn_str(3, ".");
             parts.next();
             let optimization = parts.next().unwrap_or_default();
             let Some(level) = optimization.strip_prefix(OPT) else {
@@ -355,10 +361,7 @@ impl CacheLayout {
                 ));
             }
         }
-        let base = pycache_filename
-            .split(|&b| b == b'.')
-            .next()
-            .unwrap_or_default();
+        let base = pycache_filename.split_str(".").next().unwrap_or_default();
         let mut filename = base.to_vec();
         filename.extend_from_slice(b".py");
         Ok(PathBuf::from(OsString::from_vec(path_join(&[
@@ -377,58 +380,4 @@ pub fn legacy_cache_path(source: &Path) -> PathBuf {
     let mut path = source.as_os_str().to_owned();
     path.push("c");
     PathBuf::from(path)
-}
-
-/// `importlib._bootstrap_external._path_split`: split at the last `/`.
-fn path_split(path: &[u8]) -> (&[u8], &[u8]) {
-    match path.iter().rposition(|&b| b == b'/') {
-        Some(i) => (&path[..i], &path[i + 1..]),
-        None => (b"", path),
-    }
-}
-
-/// `str.rpartition(sep)` for a one-byte separator.
-fn rpartition(s: &[u8], sep: u8) -> (&[u8], &[u8], &[u8]) {
-    match s.iter().rposition(|&b| b == sep) {
-        Some(i) => (&s[..i], &s[i..=i], &s[i + 1..]),
-        None => (b"", b"", s),
-    }
-}
-
-/// `importlib._bootstrap_external._path_join` on POSIX: drop empty parts,
-/// strip trailing slashes from each, join with `/`.
-fn path_join(parts: &[&[u8]]) -> Vec<u8> {
-    let mut out = Vec::new();
-    for (i, part) in parts.iter().filter(|p| !p.is_empty()).enumerate() {
-        if i > 0 {
-            out.push(b'/');
-        }
-        out.extend_from_slice(rstrip_slashes(part));
-    }
-    out
-}
-
-fn rstrip_slashes(s: &[u8]) -> &[u8] {
-    let end = s.iter().rposition(|&b| b != b'/').map_or(0, |i| i + 1);
-    &s[..end]
-}
-
-fn lstrip_slashes(s: &[u8]) -> &[u8] {
-    let start = s.iter().position(|&b| b != b'/').unwrap_or(s.len());
-    &s[start..]
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn join_matches_importlib_shape() {
-        assert_eq!(
-            path_join(&[b"", b"__pycache__", b"x.pyc"]),
-            b"__pycache__/x.pyc"
-        );
-        assert_eq!(path_join(&[b"/", b"x"]), b"/x");
-        assert_eq!(path_join(&[b"a//", b"b"]), b"a/b");
-    }
 }

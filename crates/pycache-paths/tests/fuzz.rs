@@ -54,7 +54,7 @@ proptest! {
             let _ = layout.source_from_cache(&cache);
         }
         let _ = layout.source_from_cache(path);
-        let rewrite = DestinationRewrite { ddir: None, stripdir: Some(other), prependdir: Some(Path::new("/")) };
+        let rewrite = DestinationRewrite { ddir: None, stripdir: Some(other.to_owned()), prependdir: Some("/".into()) };
         let _ = dfile(path, &rewrite, PythonVersion::new(3, minor));
         let _ = pystr::repr(path.as_os_str().as_bytes());
         let _ = pystr::strip(path.as_os_str().as_bytes());

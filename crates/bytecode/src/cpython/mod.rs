@@ -70,6 +70,21 @@ impl Default for PoolOptions {
     }
 }
 
+/// The target interpreter's verdict on a regular expression
+/// ([`CpythonPool::check_regex`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PatternVerdict {
+    /// `re.compile` returned.
+    Accepted,
+    /// `re.compile` raised.
+    Rejected {
+        /// The last line of the traceback CPython prints, such as
+        /// `re.PatternError: missing ), unterminated subpattern at
+        /// position 0` (`re.error: ...` before 3.13).
+        exception: String,
+    },
+}
+
 /// Facts about the target interpreter beyond what bytecode needs, which
 /// compileall's behaviour depends on.
 ///
@@ -136,8 +151,8 @@ pub struct CpythonPool {
 /// What the pool shares with the threads that start extra workers.
 struct Shared {
     python: PathBuf,
-    /// The hex magic every worker must report.
-    magic_hex: String,
+    /// The magic number every worker must report.
+    magic: Magic,
     state: Mutex<PoolState>,
     worker_freed: Condvar,
 }
@@ -196,11 +211,10 @@ impl CpythonPool {
     /// ```
     pub fn start(python: &Path, options: PoolOptions) -> Result<Self, BackendError> {
         let (worker, handshake) = Worker::spawn(python, options.first_worker)?;
-        let start_error = |reason: String| BackendError::Start {
-            python: python.to_owned(),
-            reason,
-        };
-        let (target, environment) = handshake.interpret().map_err(start_error)?;
+        let Handshake {
+            target,
+            environment,
+        } = handshake;
         let options = PoolOptions {
             max_workers: options.max_workers.max(1),
             ..options
@@ -208,7 +222,7 @@ impl CpythonPool {
         Ok(CpythonPool {
             shared: Arc::new(Shared {
                 python: python.to_owned(),
-                magic_hex: hex(&target.magic.0),
+                magic: target.magic,
                 state: Mutex::new(PoolState {
                     idle: vec![worker],
                     busy: Vec::new(),
@@ -354,13 +368,13 @@ impl Shared {
     /// Starts one worker (already listed as starting) and makes it idle.
     fn add_worker(&self, process: CompilerProcess) {
         let started = Worker::spawn(&self.python, process).and_then(|(worker, handshake)| {
-            let magic = handshake.get("magic").unwrap_or_default();
-            if magic != self.magic_hex.as_bytes() {
+            let magic = handshake.target.magic;
+            if magic != self.magic {
                 worker.kill();
                 return Err(BackendError::Protocol(format!(
                     "a new worker reports magic {}, the pool's target has {}",
-                    String::from_utf8_lossy(magic),
-                    self.magic_hex
+                    hex(&magic.0),
+                    hex(&self.magic.0)
                 )));
             }
             Ok(worker)
@@ -440,8 +454,9 @@ impl Compiler for CpythonPool {
         let mut state = self.shared.state.lock().unwrap();
         state.cancelled = true;
         for &(pid, _) in &state.busy {
-            // Busy workers are not reaped until their request returns, so
-            // the pid is still theirs.
+            // SAFETY: kill(2) takes plain integers and touches no memory of
+            // ours. The pid is still this worker's: busy workers are not
+            // reaped until their request returns.
             unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) };
         }
         let idle = std::mem::take(&mut state.idle);
@@ -460,30 +475,31 @@ impl Compiler for CpythonPool {
 }
 
 impl CpythonPool {
-    /// Whether the target's `re.compile(pattern)` accepts `pattern`; the
-    /// error is the last line of the traceback CPython would print (for
-    /// example `re.PatternError: missing ), unterminated subpattern at
-    /// position 0`).
+    /// What the target's `re.compile(pattern)` makes of `pattern`.
     ///
     /// ```no_run
     /// use std::path::Path;
-    /// use bytecode::cpython::{CpythonPool, PoolOptions};
+    /// use bytecode::cpython::{CpythonPool, PatternVerdict, PoolOptions};
     ///
     /// let python = Path::new(".pythons/cpython-3.14/usr/bin/python3.14");
     /// let pool = CpythonPool::start(python, PoolOptions::default())?;
-    /// assert_eq!(pool.check_regex(r"test_.*\.py$")?, Ok(()));
+    /// assert_eq!(pool.check_regex(r"test_.*\.py$")?, PatternVerdict::Accepted);
     /// assert_eq!(
     ///     pool.check_regex("(")?,
-    ///     Err("re.PatternError: missing ), unterminated subpattern at position 0".to_owned())
+    ///     PatternVerdict::Rejected {
+    ///         exception: "re.PatternError: missing ), unterminated subpattern at position 0".to_owned()
+    ///     }
     /// );
     /// # Ok::<(), bytecode::BackendError>(())
     /// ```
-    pub fn check_regex(&self, pattern: &str) -> Result<Result<(), String>, BackendError> {
+    pub fn check_regex(&self, pattern: &str) -> Result<PatternVerdict, BackendError> {
         let answer = self.ask(b"X", pattern.as_bytes())?;
         Ok(if answer.is_empty() {
-            Ok(())
+            PatternVerdict::Accepted
         } else {
-            Err(String::from_utf8_lossy(&answer).into_owned())
+            PatternVerdict::Rejected {
+                exception: String::from_utf8_lossy(&answer).into_owned(),
+            }
         })
     }
 
@@ -503,6 +519,10 @@ fn take_field<'a>(bytes: &mut &'a [u8]) -> Option<&'a [u8]> {
     let field = bytes.get(4..4 + len)?;
     *bytes = &bytes[4 + len..];
     Some(field)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn parse_compile_answer(mut bytes: &[u8]) -> Option<CompileOutput> {
@@ -525,99 +545,178 @@ fn parse_compile_answer(mut bytes: &[u8]) -> Option<CompileOutput> {
         .then_some(CompileOutput { levels, warnings })
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+/// A field of the handshake a worker sends when it starts (`_handshake` in
+/// `worker.py`), by the key it is sent under.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Field {
+    /// `major.minor.micro`.
+    Version,
+    /// `releaselevel` and `serial`, such as `final0` or `rc1`.
+    Release,
+    /// `MAGIC_NUMBER.hex()`.
+    Magic,
+    /// Non-empty when `sys.implementation.cache_tag` is set.
+    HasCacheTag,
+    /// `sys.implementation.cache_tag`.
+    CacheTag,
+    /// `sys.flags.optimize`.
+    Optimize,
+    /// Non-empty when `sys.pycache_prefix` is set.
+    HasPycachePrefix,
+    /// `sys.pycache_prefix`.
+    PycachePrefix,
+    /// `sys.getrecursionlimit()`.
+    RecursionLimit,
+    /// `sys.executable`.
+    Executable,
+    /// `codecs.lookup(sys.stdout.encoding).name`.
+    StdoutEncoding,
+    /// `sys.stdout.errors`.
+    StdoutErrors,
+    /// One entry of `sys.path` (the field repeats).
+    Path,
 }
 
-/// The key/value fields a worker sends when it starts.
+impl Field {
+    fn key(self) -> &'static [u8] {
+        match self {
+            Field::Version => b"version",
+            Field::Release => b"release",
+            Field::Magic => b"magic",
+            Field::HasCacheTag => b"has_cache_tag",
+            Field::CacheTag => b"cache_tag",
+            Field::Optimize => b"optimize",
+            Field::HasPycachePrefix => b"has_pycache_prefix",
+            Field::PycachePrefix => b"pycache_prefix",
+            Field::RecursionLimit => b"recursion_limit",
+            Field::Executable => b"executable",
+            Field::StdoutEncoding => b"stdout_encoding",
+            Field::StdoutErrors => b"stdout_errors",
+            Field::Path => b"path",
+        }
+    }
+
+    fn name(self) -> String {
+        String::from_utf8_lossy(self.key()).into_owned()
+    }
+}
+
+/// What a worker reports when it starts: the target and its environment.
 struct Handshake {
-    fields: Vec<(Vec<u8>, Vec<u8>)>,
+    target: Target,
+    environment: Environment,
 }
 
 impl Handshake {
-    fn parse(mut bytes: &[u8]) -> Option<Handshake> {
+    /// Reads the handshake frame: `u32 len + key, u32 len + value` pairs.
+    fn parse(bytes: &[u8]) -> Result<Handshake, String> {
+        let fields = HandshakeFields::parse(bytes).ok_or("garbled handshake")?;
+        Ok(Handshake {
+            target: fields.target()?,
+            environment: fields.environment()?,
+        })
+    }
+}
+
+/// The handshake's key/value pairs, in the order they came.
+struct HandshakeFields(Vec<(Vec<u8>, Vec<u8>)>);
+
+impl HandshakeFields {
+    fn parse(mut bytes: &[u8]) -> Option<HandshakeFields> {
         let mut fields = Vec::new();
         while !bytes.is_empty() {
             let key = take_field(&mut bytes)?.to_vec();
             let value = take_field(&mut bytes)?.to_vec();
             fields.push((key, value));
         }
-        Some(Handshake { fields })
+        Some(HandshakeFields(fields))
     }
 
-    fn get(&self, key: &str) -> Option<&[u8]> {
-        self.fields
+    /// Every value sent under `field`'s key.
+    fn all(&self, field: Field) -> impl Iterator<Item = &[u8]> {
+        self.0
             .iter()
-            .find(|(k, _)| k == key.as_bytes())
-            .map(|(_, v)| v.as_slice())
+            .filter(move |(key, _)| key == field.key())
+            .map(|(_, value)| value.as_slice())
     }
 
-    fn text(&self, key: &str) -> Result<&str, String> {
+    fn get(&self, field: Field) -> Option<&[u8]> {
+        self.all(field).next()
+    }
+
+    fn text(&self, field: Field) -> Result<&str, String> {
         let value = self
-            .get(key)
-            .ok_or_else(|| format!("handshake lacks {key}"))?;
-        std::str::from_utf8(value).map_err(|_| format!("handshake field {key} is not UTF-8"))
+            .get(field)
+            .ok_or_else(|| format!("handshake lacks {}", field.name()))?;
+        std::str::from_utf8(value)
+            .map_err(|_| format!("handshake field {} is not UTF-8", field.name()))
     }
 
-    fn path(&self, key: &str) -> Option<PathBuf> {
-        self.get(key)
+    fn number(&self, field: Field) -> Result<u64, String> {
+        self.text(field)?
+            .parse()
+            .map_err(|_| format!("handshake field {} is not a number", field.name()))
+    }
+
+    fn path(&self, field: Field) -> Option<PathBuf> {
+        self.get(field)
             .map(|v| PathBuf::from(OsString::from_vec(v.to_vec())))
     }
 
-    fn flag(&self, key: &str) -> bool {
-        self.get(key).is_some_and(|v| !v.is_empty())
+    fn flag(&self, field: Field) -> bool {
+        self.get(field).is_some_and(|v| !v.is_empty())
     }
 
-    fn interpret(&self) -> Result<(Target, Environment), String> {
-        let mut full_version = self.text("version")?.to_owned();
-        let version = PythonVersion::parse(&full_version).ok_or("unparsable version")?;
-        match self.text("release")? {
-            "final0" => {}
-            prerelease => full_version.push_str(prerelease),
-        }
-        let magic_hex = self.text("magic")?;
+    fn magic(&self) -> Result<Magic, String> {
+        let magic_hex = self.text(Field::Magic)?;
         let magic: Vec<u8> = (0..magic_hex.len())
             .step_by(2)
             .filter_map(|i| u8::from_str_radix(magic_hex.get(i..i + 2)?, 16).ok())
             .collect();
-        let magic = Magic(
+        Ok(Magic(
             magic
                 .try_into()
                 .map_err(|_| "magic number is not 4 bytes")?,
-        );
-        let number = |key: &str| -> Result<u64, String> {
-            self.text(key)?
-                .parse()
-                .map_err(|_| format!("handshake field {key} is not a number"))
-        };
-        let target = Target {
+        ))
+    }
+
+    fn target(&self) -> Result<Target, String> {
+        let mut full_version = self.text(Field::Version)?.to_owned();
+        let version = PythonVersion::parse(&full_version).ok_or("unparsable version")?;
+        match self.text(Field::Release)? {
+            "final0" => {}
+            prerelease => full_version.push_str(prerelease),
+        }
+        Ok(Target {
             version,
             full_version,
-            magic,
+            magic: self.magic()?,
             cache_tag: self
-                .flag("has_cache_tag")
-                .then(|| self.text("cache_tag").map(str::to_owned))
+                .flag(Field::HasCacheTag)
+                .then(|| self.text(Field::CacheTag).map(str::to_owned))
                 .transpose()?,
-            optimize_flag: number("optimize")? as u32,
-            pycache_prefix: if self.flag("has_pycache_prefix") {
-                self.path("pycache_prefix")
+            optimize_flag: self.number(Field::Optimize)? as u32,
+            pycache_prefix: if self.flag(Field::HasPycachePrefix) {
+                self.path(Field::PycachePrefix)
             } else {
                 None
             },
-            stdout_encoding: self.text("stdout_encoding")?.to_owned(),
-            stdout_errors: self.text("stdout_errors")?.to_owned(),
-        };
-        let environment = Environment {
+            stdout_encoding: pystr::TextEncoding::from_python_names(
+                self.text(Field::StdoutEncoding)?,
+                self.text(Field::StdoutErrors)?,
+            ),
+        })
+    }
+
+    fn environment(&self) -> Result<Environment, String> {
+        Ok(Environment {
             sys_path: self
-                .fields
-                .iter()
-                .filter(|(k, _)| k == b"path")
-                .map(|(_, v)| PathBuf::from(OsString::from_vec(v.clone())))
+                .all(Field::Path)
+                .map(|v| PathBuf::from(OsString::from_vec(v.to_vec())))
                 .collect(),
-            recursion_limit: number("recursion_limit")? as u32,
-            executable: self.path("executable").unwrap_or_default(),
-        };
-        Ok((target, environment))
+            recursion_limit: self.number(Field::RecursionLimit)? as u32,
+            executable: self.path(Field::Executable).unwrap_or_default(),
+        })
     }
 }
 
@@ -663,9 +762,7 @@ impl Worker {
             warmed: false,
         };
         let handshake = match worker.read_frame() {
-            Ok(frame) => {
-                Handshake::parse(&frame).ok_or_else(|| start_error("garbled handshake".into()))?
-            }
+            Ok(frame) => Handshake::parse(&frame).map_err(start_error)?,
             Err(_) => {
                 let status = worker
                     .child

@@ -104,8 +104,10 @@ fn watch(shared: &Shared) {
         let now = Instant::now();
         for entry in state.armed.iter().filter(|e| e.deadline <= now) {
             if !entry.fired.swap(true, Ordering::SeqCst) {
-                // The child is not reaped while armed (its owner waits on
-                // it only after disarming), so the pid cannot be reused.
+                // SAFETY: kill(2) takes plain integers and touches no
+                // memory of ours. The pid is still the worker's: the child
+                // is not reaped while armed (its owner waits on it only
+                // after disarming), so the pid cannot have been reused.
                 unsafe { libc::kill(entry.pid as libc::pid_t, libc::SIGKILL) };
             }
         }
