@@ -139,7 +139,7 @@ pub fn run(args: &BenchArgs, ours: &Path) -> Result<()> {
     let table = render(&rows, &tools, args.rounds);
     println!("{table}");
     if let Some(path) = &args.markdown {
-        std::fs::write(path, &table).with_context(|| format!("writing {}", path.display()))?;
+        fs_err::write(path, &table)?;
     }
     Ok(())
 }
@@ -282,14 +282,14 @@ fn children_cpu() -> Duration {
 /// Summed resident memory of `root` and all its descendants.
 fn tree_rss(root: u32) -> u64 {
     let mut parent_of = BTreeMap::new();
-    let Ok(entries) = std::fs::read_dir("/proc") else {
+    let Ok(entries) = fs_err::read_dir("/proc") else {
         return 0;
     };
     for entry in entries.flatten() {
         let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
             continue;
         };
-        if let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        if let Ok(stat) = fs_err::read_to_string(format!("/proc/{pid}/stat"))
             && let Some(after_name) = stat.rfind(')').map(|i| &stat[i + 2..])
             && let Some(ppid) = after_name
                 .split(' ')
@@ -314,7 +314,7 @@ fn tree_rss(root: u32) -> u64 {
                 }
             }
         })
-        .filter_map(|pid| std::fs::read_to_string(format!("/proc/{pid}/statm")).ok())
+        .filter_map(|pid| fs_err::read_to_string(format!("/proc/{pid}/statm")).ok())
         .filter_map(|statm| statm.split(' ').nth(1)?.parse::<u64>().ok())
         .map(|pages| pages * page)
         .sum()
@@ -393,7 +393,7 @@ fn render(rows: &[Row], tools: &[Tool], rounds: usize) -> String {
 }
 
 fn copy_tree(from: &Path, to: &Path) -> Result<()> {
-    std::fs::create_dir_all(to.parent().expect("trees have parents"))?;
+    fs_err::create_dir_all(to.parent().expect("trees have parents"))?;
     let status = Command::new("cp").arg("-a").arg(from).arg(to).status()?;
     if !status.success() {
         bail!("copying {} to {} failed", from.display(), to.display());
@@ -402,18 +402,18 @@ fn copy_tree(from: &Path, to: &Path) -> Result<()> {
 }
 
 fn remove_pycaches(dir: &Path) -> Result<()> {
-    for entry in std::fs::read_dir(dir)? {
+    for entry in fs_err::read_dir(dir)? {
         let entry = entry?;
         let path = entry.path();
         let kind = entry.file_type()?;
         if kind.is_dir() {
             if entry.file_name() == "__pycache__" {
-                std::fs::remove_dir_all(&path)?;
+                fs_err::remove_dir_all(&path)?;
             } else {
                 remove_pycaches(&path)?;
             }
         } else if path.extension().is_some_and(|e| e == "pyc") {
-            std::fs::remove_file(&path)?;
+            fs_err::remove_file(&path)?;
         }
     }
     Ok(())
@@ -426,7 +426,7 @@ fn touch_one_percent(dir: &Path, round: usize) -> Result<()> {
     sources.sort();
     let when = SystemTime::now() + Duration::from_secs(10 + round as u64);
     for source in sources.iter().step_by(100) {
-        let file = std::fs::File::options().write(true).open(source)?;
+        let file = fs_err::File::options().write(true).open(source)?;
         file.set_modified(when)?;
     }
     Ok(())

@@ -67,9 +67,9 @@ pub fn run(args: &ConformanceArgs, ours: &Path) -> Result<()> {
         let ours_root = work.join("ours");
         for root in [&cpython_root, &ours_root] {
             if root.join(&name).exists() {
-                std::fs::remove_dir_all(root.join(&name))?;
+                fs_err::remove_dir_all(root.join(&name))?;
             }
-            std::fs::create_dir_all(root)?;
+            fs_err::create_dir_all(root)?;
             let status = Command::new("cp")
                 .arg("-a")
                 .arg(dir)
@@ -81,7 +81,7 @@ pub fn run(args: &ConformanceArgs, ours: &Path) -> Result<()> {
             for excluded in &args.exclude {
                 let path = root.join(&name).join(excluded);
                 if path.exists() {
-                    std::fs::remove_dir_all(&path)?;
+                    fs_err::remove_dir_all(&path)?;
                 }
             }
             remove_bytecode(&root.join(&name))?;
@@ -236,18 +236,18 @@ fn visit(
     entries: &mut BTreeMap<PathBuf, Entry>,
     inodes: &mut HashMap<u64, Vec<PathBuf>>,
 ) -> Result<()> {
-    for item in std::fs::read_dir(dir)? {
+    for item in fs_err::read_dir(dir)? {
         let item = item?;
         let path = item.path();
         let relative = path.strip_prefix(root).expect("under root").to_owned();
-        let meta = std::fs::symlink_metadata(&path)?;
+        let meta = fs_err::symlink_metadata(&path)?;
         let kind = meta.file_type();
         let (kind_char, digest, link_target) = if kind.is_symlink() {
-            ('l', 0, Some(std::fs::read_link(&path)?))
+            ('l', 0, Some(fs_err::read_link(&path)?))
         } else if kind.is_dir() {
             ('d', 0, None)
         } else if kind.is_file() {
-            ('f', fnv(&std::fs::read(&path)?), None)
+            ('f', fnv(&fs_err::read(&path)?), None)
         } else {
             ('o', 0, None)
         };
@@ -279,18 +279,18 @@ fn fnv(bytes: &[u8]) -> u64 {
 }
 
 fn remove_bytecode(dir: &Path) -> Result<()> {
-    for entry in std::fs::read_dir(dir)? {
+    for entry in fs_err::read_dir(dir)? {
         let entry = entry?;
         let path = entry.path();
         let kind = entry.file_type()?;
         if kind.is_dir() {
             if entry.file_name() == "__pycache__" {
-                std::fs::remove_dir_all(&path)?;
+                fs_err::remove_dir_all(&path)?;
             } else {
                 remove_bytecode(&path)?;
             }
         } else if kind.is_file() && path.extension().is_some_and(|e| e == "pyc") {
-            std::fs::remove_file(&path)?;
+            fs_err::remove_file(&path)?;
         }
     }
     Ok(())

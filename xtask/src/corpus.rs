@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use compileall_tests::pythons::Python;
 
 /// Builds corpus `name` at `dest` (once; later calls reuse it) and returns
@@ -13,15 +13,15 @@ pub fn build(name: &str, python: &Python, dest: &Path) -> Result<usize> {
     let marker = dest.with_extension("complete");
     if !marker.exists() {
         if dest.exists() {
-            std::fs::remove_dir_all(dest)?;
+            fs_err::remove_dir_all(dest)?;
         }
-        std::fs::create_dir_all(dest.parent().expect("corpus paths have parents"))?;
+        fs_err::create_dir_all(dest.parent().expect("corpus paths have parents"))?;
         match name {
             "stdlib" => copy_stdlib(&python.stdlib, dest)?,
             "synthetic" => generate(dest, 3000)?,
             other => bail!("unknown corpus {other:?} (stdlib, synthetic)"),
         }
-        std::fs::write(&marker, b"")?;
+        fs_err::write(&marker, b"")?;
     }
     let mut sources = Vec::new();
     collect_sources(dest, &mut sources)?;
@@ -42,24 +42,24 @@ fn copy_stdlib(stdlib: &Path, dest: &Path) -> Result<()> {
     for extra in ["site-packages", "dist-packages"] {
         let path = dest.join(extra);
         if path.exists() {
-            std::fs::remove_dir_all(&path)?;
+            fs_err::remove_dir_all(&path)?;
         }
     }
     remove_bytecode(dest)
 }
 
 fn remove_bytecode(dir: &Path) -> Result<()> {
-    for entry in std::fs::read_dir(dir).with_context(|| format!("listing {}", dir.display()))? {
+    for entry in fs_err::read_dir(dir)? {
         let entry = entry?;
         let path = entry.path();
         if entry.file_type()?.is_dir() {
             if entry.file_name() == "__pycache__" {
-                std::fs::remove_dir_all(&path)?;
+                fs_err::remove_dir_all(&path)?;
             } else {
                 remove_bytecode(&path)?;
             }
         } else if path.extension().is_some_and(|e| e == "pyc") {
-            std::fs::remove_file(&path)?;
+            fs_err::remove_file(&path)?;
         }
     }
     Ok(())
@@ -67,7 +67,7 @@ fn remove_bytecode(dir: &Path) -> Result<()> {
 
 /// Every `.py` file under `dir` (following no symlinks).
 pub fn collect_sources(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
-    for entry in std::fs::read_dir(dir)? {
+    for entry in fs_err::read_dir(dir)? {
         let entry = entry?;
         let kind = entry.file_type()?;
         let path = entry.path();
@@ -89,16 +89,16 @@ fn generate(dest: &Path, modules: usize) -> Result<()> {
     let per_package = 25;
     for index in 0..modules {
         let package = dest.join(format!("pkg{:03}/sub{}", index / per_package, index % 3));
-        std::fs::create_dir_all(&package)?;
+        fs_err::create_dir_all(&package)?;
         if index % per_package < 3 {
-            std::fs::write(
+            fs_err::write(
                 package.join("__init__.py"),
                 b"\"\"\"A generated package.\"\"\"\n",
             )?;
-            std::fs::write(package.parent().unwrap().join("__init__.py"), b"")?;
+            fs_err::write(package.parent().unwrap().join("__init__.py"), b"")?;
         }
         let source = module_source(&mut rng, index);
-        std::fs::write(package.join(format!("mod{index:05}.py")), source)?;
+        fs_err::write(package.join(format!("mod{index:05}.py")), source)?;
     }
     Ok(())
 }

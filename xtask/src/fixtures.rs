@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::path::Path;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use compileall_tests::foundation::{self, Fixture};
 use compileall_tests::pythons::{self, Python};
 
@@ -78,9 +78,9 @@ fn write_fixture(path: &Path, fixture: &Fixture) -> Result<()> {
     }
     writeln!(out, "  ]")?;
     writeln!(out, "}}")?;
-    std::fs::create_dir_all(path.parent().expect("fixture paths have a parent"))?;
+    fs_err::create_dir_all(path.parent().expect("fixture paths have a parent"))?;
     let temp = path.with_extension("json.tmp");
-    std::fs::write(&temp, &out).with_context(|| format!("writing {}", temp.display()))?;
-    std::fs::rename(&temp, path).with_context(|| format!("renaming to {}", path.display()))?;
+    fs_err::write(&temp, &out)?;
+    fs_err::rename(&temp, path)?;
     Ok(())
 }

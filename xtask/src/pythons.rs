@@ -60,7 +60,7 @@ pub fn run(args: &PythonsArgs) -> Result<Manifest> {
         );
     }
     let dir = pythons_dir();
-    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    fs_err::create_dir_all(&dir)?;
     // Interpreters must be recorded by absolute path, and sys.executable is
     // absolute but does not resolve symlinks: make the folder absolute only.
     let dir = std::path::absolute(&dir)?;
@@ -136,8 +136,8 @@ fn write_manifest(dir: &Path, manifest: &Manifest) -> Result<()> {
     let temp = dir.join(format!("pythons.json.{}.tmp", std::process::id()));
     let mut json = serde_json::to_vec_pretty(manifest)?;
     json.push(b'\n');
-    std::fs::write(&temp, json).with_context(|| format!("writing {}", temp.display()))?;
-    std::fs::rename(&temp, &path).with_context(|| format!("writing {}", path.display()))
+    fs_err::write(&temp, json)?;
+    Ok(fs_err::rename(&temp, &path)?)
 }
 
 fn version_key(version: &str) -> (u32, u32) {
@@ -264,9 +264,9 @@ fn provision<'a>(dir: &Path, versions: &[&'a str]) -> Vec<(&'a str, Result<Pytho
         // not be mixed into a new prefix.
         let debs = dir.join("debs");
         if debs.exists() {
-            std::fs::remove_dir_all(&debs)?;
+            fs_err::remove_dir_all(&debs)?;
         }
-        std::fs::create_dir_all(&debs)?;
+        fs_err::create_dir_all(&debs)?;
         apt.download(&BASE_PACKAGES.map(String::from), &debs)?;
         Ok((patchelf, apt, debs))
     })();
@@ -297,9 +297,9 @@ impl Apt {
     fn update(dir: &Path, suite: &str) -> Result<Self> {
         let root = dir.join(format!("apt-{suite}"));
         for sub in ["lists/partial", "cache/archives/partial"] {
-            std::fs::create_dir_all(root.join(sub))?;
+            fs_err::create_dir_all(root.join(sub))?;
         }
-        std::fs::write(
+        fs_err::write(
             root.join("debian.sources"),
             format!(
                 "Types: deb\nURIs: http://deb.debian.org/debian\nSuites: {suite}\n\
@@ -347,7 +347,7 @@ impl Apt {
 /// The downloaded `.deb` of `package` (the folder holds one of each).
 fn deb_of(debs: &Path, package: &str) -> Result<PathBuf> {
     let wanted = format!("{package}_");
-    for entry in std::fs::read_dir(debs)? {
+    for entry in fs_err::read_dir(debs)? {
         let path = entry?.path();
         if path
             .file_name()
@@ -377,9 +377,9 @@ fn patchelf(dir: &Path) -> Result<PathBuf> {
         let apt = Apt::update(dir, "bookworm")?;
         let debs = dir.join("patchelf-deb");
         if debs.exists() {
-            std::fs::remove_dir_all(&debs)?;
+            fs_err::remove_dir_all(&debs)?;
         }
-        std::fs::create_dir_all(&debs)?;
+        fs_err::create_dir_all(&debs)?;
         apt.download(&["patchelf".into()], &debs)?;
         unpack_atomically(&[deb_of(&debs, "patchelf")?], &unpacked)
     })();
@@ -404,7 +404,7 @@ fn patchelf(dir: &Path) -> Result<PathBuf> {
 fn unpack_atomically(debs: &[PathBuf], target: &Path) -> Result<()> {
     let staging = staging_of(target);
     if staging.exists() {
-        std::fs::remove_dir_all(&staging)?;
+        fs_err::remove_dir_all(&staging)?;
     }
     for deb in debs {
         checked(Command::new("dpkg").arg("-x").arg(deb).arg(&staging))?;
@@ -419,10 +419,9 @@ fn staging_of(target: &Path) -> PathBuf {
 
 fn replace_dir(from: &Path, to: &Path) -> Result<()> {
     if to.exists() {
-        std::fs::remove_dir_all(to).with_context(|| format!("removing {}", to.display()))?;
+        fs_err::remove_dir_all(to)?;
     }
-    std::fs::rename(from, to)
-        .with_context(|| format!("renaming {} to {}", from.display(), to.display()))
+    Ok(fs_err::rename(from, to)?)
 }
 
 /// Unpacks and patches one interpreter into its prefix, atomically: the
@@ -431,7 +430,7 @@ fn build(dir: &Path, version: &str, debs: &Path, patchelf: &Path) -> Result<Pyth
     let prefix = prefix(dir, version);
     let staging = staging_of(&prefix);
     if staging.exists() {
-        std::fs::remove_dir_all(&staging)?;
+        fs_err::remove_dir_all(&staging)?;
     }
     for package in packages(version) {
         let deb = deb_of(debs, &package)?;
