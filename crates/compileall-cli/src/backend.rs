@@ -56,18 +56,22 @@ impl TargetCompiler {
     /// # Ok::<(), bytecode::BackendError>(())
     /// ```
     pub fn start(python: &Path, invocation: &Invocation) -> Result<Self, BackendError> {
-        let pool = CpythonPool::start(python, pool_options(invocation))?;
-        Ok(TargetCompiler { pool })
+        TargetCompiler::build(python, Settings::of(invocation))
     }
 
     /// [`start`](Self::start) on its own thread: the interpreter starts
     /// while the caller checks the arguments and walks the tree.
     pub fn start_in_background(python: PathBuf, invocation: &Invocation) -> Starting {
-        let options = pool_options(invocation);
+        let settings = Settings::of(invocation);
         Starting(std::thread::spawn(move || {
-            let pool = CpythonPool::start(&python, options)?;
-            Ok(TargetCompiler { pool })
+            TargetCompiler::build(&python, settings)
         }))
+    }
+
+    /// The one place a target's compiler is made.
+    fn build(python: &Path, settings: Settings) -> Result<Self, BackendError> {
+        let pool = CpythonPool::start(python, settings.pool)?;
+        Ok(TargetCompiler { pool })
     }
 
     /// What compiles the sources.
@@ -93,6 +97,21 @@ impl Starting {
     /// Waits until it is ready.
     pub fn wait(self) -> Result<TargetCompiler, BackendError> {
         self.0.join().expect("starting a backend does not panic")
+    }
+}
+
+/// What building a target's compiler takes from the [`Invocation`] (owned,
+/// to cross to the thread that starts it).
+struct Settings {
+    /// The CPython worker pool.
+    pool: PoolOptions,
+}
+
+impl Settings {
+    fn of(invocation: &Invocation) -> Settings {
+        Settings {
+            pool: pool_options(invocation),
+        }
     }
 }
 
