@@ -270,8 +270,11 @@ fn reap_orphans() {
 
 /// User plus system time of all waited-for descendants so far.
 fn children_cpu() -> Duration {
-    // SAFETY: getrusage only writes the struct it is given.
+    // SAFETY: `rusage` is a plain C struct of integers, for which all
+    // zeroes is a valid value.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: getrusage only writes the struct it is given, which lives
+    // for the whole call.
     unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage) };
     let tv = |t: libc::timeval| {
         Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64)
