@@ -1,6 +1,7 @@
 //! One source through the native pipeline: parse, screen, shape, compile,
 //! fix up, verify; each step may decline with a [`FallbackReason`].
 
+use std::collections::HashSet;
 use std::fmt;
 
 use ruff_python_ast::PythonVersion as RuffPythonVersion;
@@ -62,16 +63,29 @@ impl fmt::Display for FallbackReason {
 /// not committed: only the pages a deep tree touches are ever used.
 const COMPILE_STACK_BYTES: usize = 512 << 20;
 
+/// A module compiled by rustpython-codegen and brought to CPython's code.
+pub struct Compiled {
+    /// The module's code object.
+    pub code: CodeObject,
+    /// The source's identifiers ([`identifiers`](super::screen::identifiers)),
+    /// which decide how CPython shares some constants.
+    pub identifiers: HashSet<Box<str>>,
+}
+
 /// Parses `text` (already decoded) and compiles it at `optimize` (0, 1 or
 /// 2) with `filename` as the code objects' file name, on the current
 /// thread. Callers that may meet hostile input use [`compile_isolated`].
-pub fn compile_text(text: &str, filename: &str, optimize: u8) -> Result<CodeObject, FallbackReason> {
+pub fn compile_text(text: &str, filename: &str, optimize: u8) -> Result<Compiled, FallbackReason> {
     let options = ParseOptions::from(ParseMode::Module).with_target_version(RuffPythonVersion::PY314);
     let parsed = ruff_python_parser::parse(text, options).map_err(|_| FallbackReason::Syntax)?;
     if !parsed.unsupported_syntax_errors().is_empty() {
         return Err(FallbackReason::Syntax);
     }
     super::screen::screen(text, parsed.tokens()).map_err(FallbackReason::Screened)?;
+    let identifiers = super::screen::identifiers(text, parsed.tokens())
+        .into_iter()
+        .map(Box::from)
+        .collect();
     super::shape::check(parsed.syntax(), text, optimize).map_err(FallbackReason::Shape)?;
     let mut module = parsed.into_syntax();
     super::positions::to_cpython(&mut module, text);
@@ -98,7 +112,7 @@ pub fn compile_text(text: &str, filename: &str, optimize: u8) -> Result<CodeObje
     }
     super::fixup::to_cpython(&mut code);
     verify::check(&code).map_err(FallbackReason::Unfolded)?;
-    Ok(code)
+    Ok(Compiled { code, identifiers })
 }
 
 /// [`compile_text`] on a thread of its own with a large stack, a panic
@@ -107,7 +121,7 @@ pub fn compile_isolated(
     text: &str,
     filename: &str,
     optimize: u8,
-) -> Result<CodeObject, FallbackReason> {
+) -> Result<Compiled, FallbackReason> {
     std::thread::scope(|scope| {
         let worker = std::thread::Builder::new()
             .name("native-compile".into())

@@ -24,29 +24,35 @@
 use std::collections::{HashMap, HashSet};
 
 use num_bigint::BigInt;
+use num_traits::FromPrimitive;
 use pymarshal::{Code, Object, PyStr, Ref};
 use rustpython_compiler_core::bytecode::{CodeFlags, CodeObject, ConstantData};
 
-/// Converts `module` (compiled with `filename` as its file name, given
+use super::Compiled;
+
+/// Converts `compiled` (compiled with `filename` as its file name, given
 /// as the code points of the Python `str`).
-pub fn module(module: &CodeObject, filename: &[u32]) -> Ref {
+pub fn module(compiled: &Compiled, filename: &[u32]) -> Ref {
+    let module = &compiled.code;
     let filename = Object::Str(
         PyStr::from_code_points(filename.iter().copied(), true)
             .expect("file names are valid code points"),
     )
     .into_ref();
-    let mut class_qualnames = HashSet::new();
-    collect_class_qualnames(module, true, &mut class_qualnames);
+    let mut interned_text = HashSet::new();
+    collect_interned_text(module, true, &mut interned_text);
     let mut converter = Converter {
         filename,
-        class_qualnames,
+        interned_text,
+        identifiers: &compiled.identifiers,
         cache: HashMap::new(),
     };
     converter.code(module)
 }
 
-/// `_PyCode_ConstantKey`: equal keys are merged into one object.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+/// `_PyCode_ConstantKey`: equal keys are merged into one object. The
+/// items of containers are the [`KeyId`]s of their items' keys.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 enum Key {
     None,
     Ellipsis,
@@ -54,31 +60,49 @@ enum Key {
     Int(BigInt),
     Float(u64),
     Complex(u64, u64),
-    Str(Vec<u32>),
-    Bytes(Vec<u8>),
-    Tuple(Vec<Key>),
+    /// The code points, encoded as marshal writes them.
+    Str(Box<[u8]>),
+    Bytes(Box<[u8]>),
+    Tuple(Box<[KeyId]>),
     /// Sorted, as a set's elements have no order.
-    FrozenSet(Vec<Key>),
-    Slice(Box<[Key; 3]>),
+    FrozenSet(Box<[KeyId]>),
+    Slice([KeyId; 3]),
     /// Code objects are never equal to one another here.
     Code(usize),
+    /// A compiler-made name such as `.0` (a comprehension's iterator):
+    /// a static str of CPython's, which never takes an equal constant's
+    /// place in the cache.
+    HiddenName(Box<[u8]>),
 }
 
-struct Converter {
+/// A key's number in the cache, in the order keys were first seen.
+type KeyId = u32;
+
+struct Converter<'c> {
     filename: Ref,
-    /// The `__qualname__` constants of class bodies (see [`module`]).
-    class_qualnames: HashSet<String>,
-    /// The module's constant cache.
-    cache: HashMap<Key, Ref>,
+    /// The text of every str some code object's constructor interns in
+    /// place (see [`collect_interned_text`]), as UTF-8.
+    interned_text: HashSet<Box<[u8]>>,
+    /// The source's identifiers, interned by the parser.
+    identifiers: &'c HashSet<Box<str>>,
+    /// The module's constant cache: each key's number and object.
+    cache: HashMap<Key, (KeyId, Ref)>,
 }
 
-impl Converter {
+impl Converter<'_> {
     fn code(&mut self, code: &CodeObject) -> Ref {
-        let (consts_key, consts): (Vec<Key>, Vec<Ref>) =
+        let (consts_key, consts): (Vec<KeyId>, Vec<Ref>) =
             code.constants.iter().map(|constant| self.constant(constant)).unzip();
         let exceptiontable = self.bytes(&code.exceptiontable);
         let linetable = self.bytes(&code.linetable);
-        let consts = self.merged(Key::Tuple(consts_key), || Object::Tuple(consts));
+        let key = Key::Tuple(consts_key.into());
+        let consts = match self.cache.get(&key) {
+            Some((_, consts)) => consts.clone(),
+            None => {
+                let items = consts.into_iter().map(|constant| self.reinterned(constant)).collect();
+                self.merged(key, || Object::Tuple(items)).1
+            }
+        };
         let names = self.name_tuple(code.names.iter().map(String::as_str));
         let localsplusnames = if is_annotation_scope(code) {
             // `codegen_leave_annotations_scope` renames the symbol table's
@@ -109,76 +133,184 @@ impl Converter {
         .into_ref()
     }
 
+    /// A constant as `intern_constants` leaves it in a new `co_consts`: a
+    /// frozenset holding a name-like str that the parser or the process had
+    /// already interned as another object is rebuilt with that object, so
+    /// it is a new frozenset, not the cache's.
+    fn reinterned(&self, constant: Ref) -> Ref {
+        let Object::FrozenSet(items) = &*constant else {
+            return constant;
+        };
+        let replaced = items.iter().any(|item| match &**item {
+            Object::Str(text) => {
+                interns(text)
+                    && std::str::from_utf8(&text.utf8).is_ok_and(|t| self.identifiers.contains(t))
+            }
+            _ => false,
+        });
+        if replaced {
+            Object::FrozenSet(items.clone()).into_ref()
+        } else {
+            constant
+        }
+    }
+
     /// A line or exception table: bytes, through the constant cache
     /// (`assemble_emit` merges both).
     fn bytes(&mut self, bytes: &[u8]) -> Ref {
-        self.merged(Key::Bytes(bytes.to_vec()), || Object::Bytes(bytes.to_vec()))
+        self.merged(Key::Bytes(bytes.into()), || Object::Bytes(bytes.to_vec())).1
     }
 
-    /// A tuple of names (interned strs), through the constant cache.
+    /// A tuple of names, through the constant cache. Its items are the
+    /// parser's interned objects: the cache may hold an equal constant
+    /// that is not interned (`'os.path'`), and then `intern_strings` puts
+    /// the interned object back in the tuple.
     fn name_tuple<'n>(&mut self, names: impl Iterator<Item = &'n str>) -> Ref {
-        let (keys, items): (Vec<Key>, Vec<Ref>) = names
-            .map(|name| (Key::Str(name.chars().map(u32::from).collect()), interned(name)))
+        let (keys, items): (Vec<KeyId>, Vec<Ref>) = names
+            .map(|name| {
+                let key = if name.starts_with('.') {
+                    Key::HiddenName(name.as_bytes().into())
+                } else {
+                    Key::Str(name.as_bytes().into())
+                };
+                let (id, cached) = self.merged(key, || Object::str(name, true));
+                let item = match &*cached {
+                    Object::Str(text) if text.interned => cached,
+                    _ => interned(name),
+                };
+                (id, item)
+            })
             .unzip();
-        self.merged(Key::Tuple(keys), || Object::Tuple(items))
+        self.merged(Key::Tuple(keys.into()), || Object::Tuple(items)).1
     }
 
-    /// The cached object for `key`, made by `make` the first time.
-    fn merged(&mut self, key: Key, make: impl FnOnce() -> Object) -> Ref {
-        self.cache.entry(key).or_insert_with(|| make().into_ref()).clone()
+    /// The cached number and object for `key`, the object made by `make`
+    /// the first time.
+    fn merged(&mut self, key: Key, make: impl FnOnce() -> Object) -> (KeyId, Ref) {
+        let next = KeyId::try_from(self.cache.len()).expect("fewer than 2**32 constants");
+        let (id, object) = self
+            .cache
+            .entry(key)
+            .or_insert_with(|| (next, make().into_ref()));
+        (*id, object.clone())
     }
 
-    /// One constant and its key, merged.
-    fn constant(&mut self, constant: &ConstantData) -> (Key, Ref) {
+    /// One constant, merged, with its key's number.
+    fn constant(&mut self, constant: &ConstantData) -> (KeyId, Ref) {
         match constant {
             ConstantData::Code { code } => {
                 let object = self.code(code);
-                (Key::Code(std::sync::Arc::as_ptr(&object) as usize), object)
+                let key = Key::Code(std::sync::Arc::as_ptr(&object) as usize);
+                let (id, _) = self.merged(key, || Object::None);
+                (id, object)
             }
             ConstantData::Tuple { elements } => {
-                let (keys, items): (Vec<Key>, Vec<Ref>) =
+                let (keys, items): (Vec<KeyId>, Vec<Ref>) =
                     elements.iter().map(|element| self.constant(element)).unzip();
-                let key = Key::Tuple(keys);
-                (key.clone(), self.merged(key, || Object::Tuple(items)))
+                self.merged(Key::Tuple(keys.into()), || Object::Tuple(items))
             }
             ConstantData::Frozenset { elements } => {
-                let (keys, items): (Vec<Key>, Vec<Ref>) =
-                    elements.iter().map(|element| self.constant(element)).unzip();
-                let mut sorted = keys;
-                sorted.sort();
-                let key = Key::FrozenSet(sorted);
-                (key.clone(), self.merged(key, || Object::FrozenSet(items)))
+                let (mut keys, items): (Vec<KeyId>, Vec<Ref>) = distinct_set_elements(elements)
+                    .map(|element| self.constant(element))
+                    .unzip();
+                keys.sort_unstable();
+                self.merged(Key::FrozenSet(keys.into()), || Object::FrozenSet(items))
             }
             ConstantData::Str { value } => {
-                let points: Vec<u32> = value.code_points().map(|point| point.to_u32()).collect();
-                let interned = interns(&points) || self.class_qualnames.contains(&value.to_string());
-                let text = PyStr::from_code_points(points.iter().copied(), interned)
-                    .expect("code points of a str");
-                let key = Key::Str(points);
-                (key.clone(), self.merged(key, || Object::Str(text)))
+                let text = py_str(value);
+                let interned = interns(&text) || self.interned_text.contains(&*text.utf8);
+                let key = Key::Str(text.utf8.clone());
+                self.merged(key, || Object::Str(PyStr { interned, ..text }))
             }
             ConstantData::Slice { elements } => {
                 // The slice is merged, its items are not: `codegen_slice`
                 // builds it from the syntax tree's own constant objects.
                 let [start, stop, step] = &**elements;
-                let (start_key, start) = fresh_constant(start);
-                let (stop_key, stop) = fresh_constant(stop);
-                let (step_key, step) = fresh_constant(step);
-                let key = Key::Slice(Box::new([start_key, stop_key, step_key]));
-                (key.clone(), self.merged(key, || Object::Slice { start, stop, step }))
+                let ids = [start, stop, step].map(|item| self.constant(item).0);
+                let [start, stop, step] = [start, stop, step].map(fresh_constant);
+                self.merged(Key::Slice(ids), || Object::Slice { start, stop, step })
             }
             scalar => {
                 let (key, object) = scalar_constant(scalar);
-                (key.clone(), self.merged(key, || object))
+                self.merged(key, || object)
             }
         }
     }
 }
 
+/// The elements of a set display as the set holds them: an element equal
+/// (by Python's `==`) to an earlier one is dropped, so `{1, 1.0, True}` is
+/// `{1}`. rustpython-codegen keeps all three, being keyed by type.
+fn distinct_set_elements(elements: &[ConstantData]) -> impl Iterator<Item = &ConstantData> {
+    let mut seen = HashSet::new();
+    elements
+        .iter()
+        .filter(move |element| python_value(element).is_none_or(|value| seen.insert(value)))
+}
+
+/// A constant's value as Python's `==` and `hash` see it: numbers equal
+/// across `bool`, `int`, `float` and `complex`. `None` for a value equal to
+/// nothing else (a NaN, a code object).
+#[derive(PartialEq, Eq, PartialOrd, Ord, Hash)]
+enum PythonValue {
+    None,
+    Ellipsis,
+    Int(BigInt),
+    /// A finite non-integral float, or an infinity, by its bits.
+    Float(u64),
+    /// A complex with a non-zero imaginary part: real and imaginary bits,
+    /// `-0.0` folded into `0.0`.
+    Complex(u64, u64),
+    Str(Box<[u8]>),
+    Bytes(Box<[u8]>),
+    Tuple(Vec<PythonValue>),
+    FrozenSet(Vec<PythonValue>),
+}
+
+fn python_value(constant: &ConstantData) -> Option<PythonValue> {
+    Some(match constant {
+        ConstantData::None => PythonValue::None,
+        ConstantData::Ellipsis => PythonValue::Ellipsis,
+        ConstantData::Boolean { value } => PythonValue::Int(BigInt::from(u8::from(*value))),
+        ConstantData::Integer { value } => {
+            PythonValue::Int(BigInt::from_signed_bytes_le(&value.to_signed_bytes_le()))
+        }
+        ConstantData::Float { value } => float_value(*value)?,
+        ConstantData::Complex { value } if value.im == 0.0 => float_value(value.re)?,
+        ConstantData::Complex { value } if value.re.is_nan() || value.im.is_nan() => return None,
+        ConstantData::Complex { value } => {
+            PythonValue::Complex((value.re + 0.0).to_bits(), (value.im + 0.0).to_bits())
+        }
+        ConstantData::Str { value } => PythonValue::Str(py_str(value).utf8),
+        ConstantData::Bytes { value } => PythonValue::Bytes(value.as_slice().into()),
+        ConstantData::Tuple { elements } => {
+            PythonValue::Tuple(elements.iter().map(python_value).collect::<Option<_>>()?)
+        }
+        ConstantData::Frozenset { elements } => {
+            let mut values = distinct_set_elements(elements)
+                .map(python_value)
+                .collect::<Option<Vec<_>>>()?;
+            values.sort();
+            PythonValue::FrozenSet(values)
+        }
+        ConstantData::Code { .. } | ConstantData::Slice { .. } => return None,
+    })
+}
+
+/// A float's value: an integral one equals the int of that value.
+fn float_value(value: f64) -> Option<PythonValue> {
+    if value.is_nan() {
+        None
+    } else if value.is_finite() && value.fract() == 0.0 {
+        BigInt::from_f64(value).map(PythonValue::Int)
+    } else {
+        Some(PythonValue::Float(value.to_bits()))
+    }
+}
+
 /// A constant item of a slice: its own object, not merged.
-fn fresh_constant(constant: &ConstantData) -> (Key, Ref) {
-    let (key, object) = scalar_constant(constant);
-    (key, object.into_ref())
+fn fresh_constant(constant: &ConstantData) -> Ref {
+    scalar_constant(constant).1.into_ref()
 }
 
 /// A constant that holds no other object.
@@ -201,12 +333,17 @@ fn scalar_constant(constant: &ConstantData) -> (Key, Object) {
             },
         ),
         ConstantData::Str { value } => {
-            let points: Vec<u32> = value.code_points().map(|point| point.to_u32()).collect();
-            let text = PyStr::from_code_points(points.iter().copied(), interns(&points))
-                .expect("code points of a str");
-            (Key::Str(points), Object::Str(text))
+            let text = py_str(value);
+            let text = PyStr {
+                interned: interns(&text),
+                ..text
+            };
+            (Key::Str(text.utf8.clone()), Object::Str(text))
         }
-        ConstantData::Bytes { value } => (Key::Bytes(value.clone()), Object::Bytes(value.clone())),
+        ConstantData::Bytes { value } => (
+            Key::Bytes(value.as_slice().into()),
+            Object::Bytes(value.clone()),
+        ),
         ConstantData::Code { .. }
         | ConstantData::Tuple { .. }
         | ConstantData::Frozenset { .. }
@@ -214,13 +351,26 @@ fn scalar_constant(constant: &ConstantData) -> (Key, Object) {
     }
 }
 
-/// Whether CPython interns a str constant with these code points:
-/// `should_intern_string` (only `[A-Za-z0-9_]`), or an interned singleton.
-fn interns(points: &[u32]) -> bool {
-    let name_like = points
+/// A str constant as marshal sees it (not yet deciding interning). The
+/// code points of a WTF-8 string are written one by one, so a surrogate
+/// stays a surrogate, as in CPython's `surrogatepass` encoding.
+fn py_str(value: &rustpython_wtf8::Wtf8) -> PyStr {
+    match value.as_str() {
+        Ok(text) => PyStr::new(text, false),
+        Err(_) => PyStr::from_code_points(value.code_points().map(|point| point.to_u32()), false)
+            .expect("code points of a str"),
+    }
+}
+
+/// Whether CPython interns a str constant: `should_intern_string` (only
+/// `[A-Za-z0-9_]`), or an interned singleton (`''`, one code point below
+/// U+0100).
+fn interns(text: &PyStr) -> bool {
+    let name_like = text
+        .utf8
         .iter()
-        .all(|&p| p < 128 && (char::from(p as u8).is_ascii_alphanumeric() || p == u32::from(b'_')));
-    name_like || (points.len() == 1 && points[0] < 0x100)
+        .all(|&b| b.is_ascii_alphanumeric() || b == b'_');
+    name_like || (text.len_code_points() == 1 && text.code_points().next().is_some_and(|p| p < 0x100))
 }
 
 fn interned(text: &str) -> Ref {
@@ -241,18 +391,21 @@ fn localsplus_names(code: &CodeObject) -> impl Iterator<Item = &str> {
         .map(String::as_str)
 }
 
-/// The qualnames of the class bodies in `code` (a module when `root`).
-/// A class body stores its `__qualname__` from a constant that is the
-/// very object `co_qualname` is, which the code object's constructor
-/// interns: so that constant, and every equal constant the cache merged
-/// with it, is interned even when it is not name-like (`A.B`).
-fn collect_class_qualnames(code: &CodeObject, root: bool, names: &mut HashSet<String>) {
+/// The text of the strs that the code objects' constructors intern in
+/// place: the qualnames of class bodies. A class body stores its
+/// `__qualname__` from a constant that is the very object `co_qualname`
+/// is, which `init_code` interns; the constant cache merged every later
+/// equal constant into that object, so they are interned too even when not
+/// name-like (`A.B`). Names are not among them: the parser interned its
+/// own objects for them first, so `intern_strings` replaces a name with
+/// the parser's object and leaves an equal constant (`'os.path'`) alone.
+fn collect_interned_text(code: &CodeObject, root: bool, text: &mut HashSet<Box<[u8]>>) {
     if !root && !code.flags.contains(CodeFlags::NEWLOCALS) {
-        names.insert(code.qualname.clone());
+        text.insert(code.qualname.as_bytes().into());
     }
     for constant in code.constants.iter() {
         if let ConstantData::Code { code } = constant {
-            collect_class_qualnames(code, false, names);
+            collect_interned_text(code, false, text);
         }
     }
 }

@@ -30,7 +30,7 @@ pub mod screen;
 pub mod shape;
 pub mod verify;
 
-pub use compile::{FallbackReason, compile_isolated, compile_text};
+pub use compile::{Compiled, FallbackReason, compile_isolated, compile_text};
 
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
@@ -139,8 +139,8 @@ impl<F: Compiler> NativeCompiler<F> {
             .iter()
             .map(|&level| {
                 let optimize = self.optimize_level(level)?;
-                let code = compile_isolated(&text, &display_name, optimize)?;
-                Ok(Ok(pymarshal::write(&convert::module(&code, &filename))))
+                let compiled = compile_isolated(&text, &display_name, optimize)?;
+                Ok(Ok(pymarshal::write(&convert::module(&compiled, &filename))))
             })
             .collect::<Result<_, FallbackReason>>()?;
         Ok(CompileOutput {

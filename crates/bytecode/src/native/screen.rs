@@ -4,6 +4,8 @@
 //! handles differently. Each check errs on the safe side: a source that
 //! fails one is compiled by CPython, which prints what it prints.
 
+use std::collections::HashSet;
+
 use ruff_python_ast::StringFlags;
 use ruff_python_ast::token::{Token, TokenKind};
 use ruff_text_size::Ranged;
@@ -36,9 +38,11 @@ pub enum Screened {
     TemplateString,
     /// `from __future__ import barry_as_FLUFL`, which changes the grammar.
     BarryAsFlufl,
-    /// One logical line of more tokens than the native compiler handles
-    /// within its stack and time budget.
-    LongLine,
+    /// One expression of more tokens than bounds its depth safely: a chain
+    /// of operators nests one level each (`1 + 1 + ...`), and CPython's
+    /// compiler gives up (RecursionError) at a depth that depends on its C
+    /// stack, so the native backend stays far below any such depth.
+    LongExpression,
 }
 
 impl Screened {
@@ -55,7 +59,7 @@ impl Screened {
             Screened::InfiniteImaginary => "imaginary literal too large for a double",
             Screened::TemplateString => "t-string",
             Screened::BarryAsFlufl => "from __future__ import barry_as_FLUFL",
-            Screened::LongLine => "logical line too long for the native compiler",
+            Screened::LongExpression => "expression too long to bound its depth",
         }
     }
 }
@@ -66,69 +70,108 @@ const MAX_BRACKET_DEPTH: usize = 180;
 const MAX_INDENT_DEPTH: usize = 90;
 /// Characters in an integer literal, below CPython's limit of 4300 digits.
 const MAX_INTEGER_LENGTH: usize = 4_000;
-/// Tokens in one logical line. This bounds the depth of the syntax tree
-/// (a chain of `+` or `.` nests one level per operator), which the parser,
-/// the compiler and dropping the tree all walk recursively, and the size
-/// of one literal display, whose constants the native compiler pools in
-/// quadratic time.
-pub const MAX_LINE_TOKENS: usize = 6_000;
+/// Tokens in one item of an expression (between commas at one bracket
+/// level). An item of n tokens nests at most about n levels deep; CPython
+/// 3.14 compiles sums of 10,000 terms and overflows at 100,000.
+pub const MAX_ITEM_TOKENS: usize = 2_000;
 
 /// Screens the tokens of `text`; the first problem found, if any.
 pub fn screen(text: &str, tokens: &[Token]) -> Result<(), Screened> {
     if text.contains('\x0c') {
         return Err(Screened::FormFeed);
     }
-    let mut brackets = 0usize;
-    let mut indents = 0usize;
-    let mut line_tokens = 0usize;
-    let mut previous: Option<&Token> = None;
-    for token in tokens {
-        line_tokens += 1;
-        match token.kind() {
-            TokenKind::Lpar | TokenKind::Lsqb | TokenKind::Lbrace => {
-                brackets += 1;
-                if brackets > MAX_BRACKET_DEPTH {
-                    return Err(Screened::NestedParentheses);
-                }
-            }
-            TokenKind::Rpar | TokenKind::Rsqb | TokenKind::Rbrace => {
-                brackets = brackets.saturating_sub(1);
-            }
-            TokenKind::Indent => {
-                indents += 1;
-                if indents > MAX_INDENT_DEPTH {
-                    return Err(Screened::Indentation);
-                }
-            }
-            TokenKind::Dedent => indents = indents.saturating_sub(1),
-            TokenKind::Newline => line_tokens = 0,
-            TokenKind::Name => check_name(&text[token.range()])?,
-            TokenKind::Int if token.range().len() > MAX_INTEGER_LENGTH.try_into().unwrap() => {
-                return Err(Screened::LongInteger);
-            }
-            TokenKind::Complex => check_imaginary(&text[token.range()])?,
-            TokenKind::TStringStart => return Err(Screened::TemplateString),
-            TokenKind::String | TokenKind::FStringMiddle | TokenKind::TStringMiddle => {
-                let prefix = token.unwrap_string_flags().prefix();
-                if !prefix.is_raw() {
-                    check_escapes(&text[token.range()], prefix.is_bytes())?;
-                }
-            }
-            _ => {}
-        }
-        if line_tokens > MAX_LINE_TOKENS {
-            return Err(Screened::LongLine);
-        }
-        if let Some(previous) = previous
+    let mut screener = Screener {
+        text,
+        items: vec![0],
+        indents: 0,
+        previous: None,
+    };
+    tokens.iter().try_for_each(|token| screener.token(token))
+}
+
+/// The state of one pass over the tokens.
+struct Screener<'t> {
+    text: &'t str,
+    /// Tokens of the current item at each open bracket level, the logical
+    /// line's own level first.
+    items: Vec<usize>,
+    indents: usize,
+    previous: Option<&'t Token>,
+}
+
+impl<'t> Screener<'t> {
+    fn token(&mut self, token: &'t Token) -> Result<(), Screened> {
+        self.structure(token.kind())?;
+        self.content(token)?;
+        if let Some(previous) = self.previous
             && is_number(previous.kind())
             && previous.end() == token.start()
             && (token.kind() == TokenKind::Name || token.kind().is_keyword())
         {
             return Err(Screened::NumberThenName);
         }
-        previous = Some(token);
+        self.previous = Some(token);
+        Ok(())
     }
-    Ok(())
+
+    /// Brackets, items, indentation and lines.
+    fn structure(&mut self, kind: TokenKind) -> Result<(), Screened> {
+        match kind {
+            TokenKind::Lpar | TokenKind::Lsqb | TokenKind::Lbrace => {
+                self.items.push(0);
+                if self.items.len() > MAX_BRACKET_DEPTH + 1 {
+                    return Err(Screened::NestedParentheses);
+                }
+            }
+            TokenKind::Rpar | TokenKind::Rsqb | TokenKind::Rbrace => {
+                if self.items.len() > 1 {
+                    self.items.pop();
+                }
+                self.grow_item()?;
+            }
+            TokenKind::Comma => *self.items.last_mut().expect("a level") = 0,
+            TokenKind::Newline => self.items = vec![0],
+            TokenKind::Indent => {
+                self.indents += 1;
+                if self.indents > MAX_INDENT_DEPTH {
+                    return Err(Screened::Indentation);
+                }
+            }
+            TokenKind::Dedent => self.indents = self.indents.saturating_sub(1),
+            TokenKind::NonLogicalNewline | TokenKind::Comment => {}
+            _ => self.grow_item()?,
+        }
+        Ok(())
+    }
+
+    fn grow_item(&mut self) -> Result<(), Screened> {
+        let item = self.items.last_mut().expect("a level");
+        *item += 1;
+        if *item > MAX_ITEM_TOKENS {
+            return Err(Screened::LongExpression);
+        }
+        Ok(())
+    }
+
+    /// Names, numbers and string literals.
+    fn content(&self, token: &Token) -> Result<(), Screened> {
+        let text = &self.text[token.range()];
+        match token.kind() {
+            TokenKind::Name => check_name(text),
+            TokenKind::Int if text.len() > MAX_INTEGER_LENGTH => Err(Screened::LongInteger),
+            TokenKind::Complex => check_imaginary(text),
+            TokenKind::TStringStart => Err(Screened::TemplateString),
+            TokenKind::String | TokenKind::FStringMiddle | TokenKind::TStringMiddle => {
+                let prefix = token.unwrap_string_flags().prefix();
+                if prefix.is_raw() {
+                    Ok(())
+                } else {
+                    check_escapes(text, prefix.is_bytes())
+                }
+            }
+            _ => Ok(()),
+        }
+    }
 }
 
 fn check_name(name: &str) -> Result<(), Screened> {
@@ -185,4 +228,14 @@ fn check_escapes(literal: &str, bytes_literal: bool) -> Result<(), Screened> {
         }
     }
     Ok(())
+}
+
+/// The identifiers of the source: the text of its name tokens, which
+/// CPython's parser interns before any code object is made.
+pub fn identifiers<'t>(text: &'t str, tokens: &[Token]) -> HashSet<&'t str> {
+    tokens
+        .iter()
+        .filter(|token| token.kind() == TokenKind::Name)
+        .map(|token| &text[token.range()])
+        .collect()
 }

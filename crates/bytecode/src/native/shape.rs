@@ -25,6 +25,9 @@ pub enum Shape {
     /// A docstring with a line break other than `\n` (`"\r"`): CPython
     /// and rustpython-codegen clean such docstrings differently.
     DocstringLineBreak,
+    /// `global __doc__` in a function: CPython then stores the module's
+    /// docstring with `STORE_GLOBAL`, rustpython-codegen with `STORE_NAME`.
+    GlobalDoc,
     /// An assignment expression inside a list, set or dict comprehension:
     /// rustpython-codegen marks the inlined comprehension's variables
     /// differently from CPython.
@@ -46,21 +49,26 @@ impl Shape {
             Shape::NestedFormatSpec => "f-string format spec nested two deep",
             Shape::DocstringLineBreak => "docstring with an unusual line break",
             Shape::WalrusInComprehension => "assignment expression in a comprehension",
+            Shape::GlobalDoc => "global __doc__",
             Shape::ShortDocstringBody => "body of only a short-lined docstring under -OO",
         }
     }
 }
 
-/// Literals in one scope before the native compiler's pooling costs more
-/// than CPython's whole compile of it (measured: see docs/native.md).
-pub const MAX_SCOPE_LITERALS: usize = 3_000;
+/// The pooling work one scope may cost: literals in the scope times the
+/// distinct ones among them (each literal is compared with every distinct
+/// constant pooled before it). At 4,000,000 (2,000 distinct literals) the
+/// native compile of a file that is nothing but such a table takes about
+/// 8 ms where CPython's takes 1 to 2 ms; beyond, the gap grows
+/// quadratically (see docs/native.md).
+pub const MAX_POOL_WORK: usize = 4_000_000;
 
 /// Checks `module`, whose source is `text`, for compiling at `optimize`.
 pub fn check(module: &Mod, text: &str, optimize: u8) -> Result<(), Shape> {
     let mut checker = Checker {
         text,
         strips_docstrings: optimize >= 2,
-        scopes: vec![0],
+        scopes: vec![ScopeLiterals::default()],
         problem: None,
     };
     match module {
@@ -77,16 +85,25 @@ struct Checker<'t> {
     text: &'t str,
     /// `-OO`: docstrings are removed.
     strips_docstrings: bool,
-    /// Literal counts of the scopes being walked, innermost last.
-    scopes: Vec<usize>,
+    /// The literals of the scopes being walked, innermost last.
+    scopes: Vec<ScopeLiterals<'t>>,
     problem: Option<Shape>,
 }
 
-impl Checker<'_> {
-    fn count_literal(&mut self) {
-        let count = self.scopes.last_mut().expect("the module scope");
-        *count += 1;
-        if *count > MAX_SCOPE_LITERALS {
+/// The literals met in one scope, which its constant pool will hold.
+#[derive(Default)]
+struct ScopeLiterals<'t> {
+    count: usize,
+    /// Their source texts: equal texts are one constant.
+    distinct: std::collections::HashSet<&'t str>,
+}
+
+impl<'t> Checker<'t> {
+    fn count_literal(&mut self, literal: &Expr) {
+        let scope = self.scopes.last_mut().expect("the module scope");
+        scope.count += 1;
+        scope.distinct.insert(&self.text[literal.range()]);
+        if scope.count * scope.distinct.len() > MAX_POOL_WORK {
             self.problem.get_or_insert(Shape::ManyConstants);
         }
     }
@@ -112,18 +129,21 @@ impl Checker<'_> {
     }
 
     fn in_scope(&mut self, walk: impl FnOnce(&mut Self)) {
-        self.scopes.push(0);
+        self.scopes.push(ScopeLiterals::default());
         walk(self);
         self.scopes.pop();
     }
 }
 
-impl<'a> Visitor<'a> for Checker<'_> {
+impl<'a> Visitor<'a> for Checker<'a> {
     fn visit_stmt(&mut self, stmt: &'a Stmt) {
         if self.problem.is_some() {
             return;
         }
         match stmt {
+            Stmt::Global(global) if global.names.iter().any(|name| name.as_str() == "__doc__") => {
+                self.problem.get_or_insert(Shape::GlobalDoc);
+            }
             Stmt::FunctionDef(function) => {
                 self.check_docstring_body(&function.body);
                 self.in_scope(|checker| visitor::walk_stmt(checker, stmt));
@@ -142,7 +162,7 @@ impl<'a> Visitor<'a> for Checker<'_> {
         }
         match expr {
             Expr::NumberLiteral(_) | Expr::BytesLiteral(_) | Expr::StringLiteral(_) => {
-                self.count_literal();
+                self.count_literal(expr);
                 visitor::walk_expr(self, expr);
             }
             Expr::Call(call) if inlined_async_generator(call) => {
