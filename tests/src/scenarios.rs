@@ -300,6 +300,24 @@ pub enum Tool<'a> {
     Cpython,
     /// `BINARY --python PYTHON ARGS`.
     Ours(&'a Path),
+    /// `BINARY --python PYTHON --backend BACKEND ARGS`.
+    OursWith {
+        /// Our binary.
+        binary: &'a Path,
+        /// `native` or `cpython`.
+        backend: &'a str,
+    },
+}
+
+/// How the pycs of two runs must agree.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PycAgreement {
+    /// Byte for byte (the CPython workers write CPython's bytes).
+    Bytes,
+    /// Header byte for byte, body as equal code objects: the native
+    /// backend writes CPython's code objects, and CPython's own bytes for
+    /// them depend on what its process interned before.
+    CodeObjects,
 }
 
 impl Scenario {
@@ -479,6 +497,18 @@ pub fn execute(python: &Python, scenario: &Scenario, tool: Tool<'_>) -> Record {
                 .into_iter()
                 .chain(args)
                 .collect();
+            invocation(binary, args, scenario.unprivileged)
+        }
+        Tool::OursWith { binary, backend } => {
+            let args = [
+                OsString::from("--python"),
+                python.executable.clone().into(),
+                OsString::from("--backend"),
+                OsString::from(backend),
+            ]
+            .into_iter()
+            .chain(args)
+            .collect();
             invocation(binary, args, scenario.unprivileged)
         }
     };
@@ -673,7 +703,12 @@ pub fn binary() -> PathBuf {
 /// stderr exactly, or only its last line after a traceback, or, for a
 /// usage error, only that ours is not empty and names the option; the tree
 /// entry by entry; hard-link groups.
-pub fn differences(scenario: &Scenario, expected: &Record, ours: &Record) -> Vec<String> {
+pub fn differences(
+    scenario: &Scenario,
+    expected: &Record,
+    ours: &Record,
+    pycs: PycAgreement,
+) -> Vec<String> {
     let mut out = Vec::new();
     let ended = |r: &Record| match (r.status, r.signal, r.timed_out) {
         (_, _, true) => format!("killed after {}s", TIME_LIMIT.as_secs()),
@@ -727,11 +762,11 @@ pub fn differences(scenario: &Scenario, expected: &Record, ours: &Record) -> Vec
             line_diff(&theirs, &mine)
         ));
     }
-    out.extend(tree_differences(expected, ours));
+    out.extend(tree_differences(expected, ours, pycs));
     out
 }
 
-fn tree_differences(expected: &Record, ours: &Record) -> Vec<String> {
+fn tree_differences(expected: &Record, ours: &Record, pycs: PycAgreement) -> Vec<String> {
     let mut out = Vec::new();
     let theirs: BTreeMap<&Bytes, &Found> = expected.tree.iter().map(|f| (&f.path, f)).collect();
     let mine: BTreeMap<&Bytes, &Found> = ours.tree.iter().map(|f| (&f.path, f)).collect();
@@ -759,7 +794,9 @@ fn tree_differences(expected: &Record, ours: &Record) -> Vec<String> {
                 t.target, m.target
             ));
         }
-        if t.contents != m.contents || t.digest != m.digest {
+        let agree = (t.contents == m.contents && t.digest == m.digest)
+            || (pycs == PycAgreement::CodeObjects && same_code(t, m));
+        if !agree {
             out.push(format!("{path:?}: {}", contents_difference(t, m)));
         }
     }
@@ -775,6 +812,24 @@ fn tree_differences(expected: &Record, ours: &Record) -> Vec<String> {
         ));
     }
     out
+}
+
+/// Two pycs with the same header and equal code objects.
+fn same_code(theirs: &Found, mine: &Found) -> bool {
+    const HEADER: usize = 16;
+    let (Some(t), Some(m)) = (&theirs.contents, &mine.contents) else {
+        return false;
+    };
+    if t.0.len() < HEADER || m.0.len() < HEADER || t.0[..HEADER] != m.0[..HEADER] {
+        return false;
+    }
+    match (
+        pymarshal::read(&t.0[HEADER..]),
+        pymarshal::read(&m.0[HEADER..]),
+    ) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    }
 }
 
 fn describe(found: &Found) -> String {

@@ -7,7 +7,7 @@
 use std::path::Path;
 
 use compileall_tests::pythons::{self, Python};
-use compileall_tests::scenarios::{self, Fixture, Record, Scenario};
+use compileall_tests::scenarios::{self, Fixture, PycAgreement, Record, Scenario, Tool};
 
 /// Scenarios replayed at once per release line (the four release lines'
 /// tests also run side by side).
@@ -61,8 +61,34 @@ fn fixtures_hold_every_scenario_as_defined() {
     );
 }
 
+/// Which of our backends a replay runs: the default choice for the
+/// version, or one named with `--backend`.
+#[derive(Clone, Copy)]
+enum Ours {
+    Default,
+    Backend(&'static str),
+}
+
+impl Ours {
+    fn tool<'a>(self, binary: &'a Path) -> Tool<'a> {
+        match self {
+            Ours::Default => Tool::Ours(binary),
+            Ours::Backend(backend) => Tool::OursWith { binary, backend },
+        }
+    }
+
+    /// The native backend's pycs are compared as code objects.
+    fn agreement(self, python: &Python) -> PycAgreement {
+        match self {
+            Ours::Backend("native") => PycAgreement::CodeObjects,
+            Ours::Default if python.version == "3.14" => PycAgreement::CodeObjects,
+            _ => PycAgreement::Bytes,
+        }
+    }
+}
+
 /// Our binary against the recorded and the live CPython of `version`.
-fn replay(version: &str) {
+fn replay(version: &str, ours: Ours) {
     let Some(python) = pythons::require(version, "scenario replay") else {
         return;
     };
@@ -78,7 +104,13 @@ fn replay(version: &str) {
     }
     let all = scenarios::all();
     let reports = scenarios::parallel_map(&all, THREADS, |scenario| {
-        check(scenario, &python, &fixture, &binary)
+        check(
+            scenario,
+            &python,
+            &fixture,
+            ours.tool(&binary),
+            ours.agreement(&python),
+        )
     });
     let failures: Vec<String> = reports.into_iter().flatten().collect();
     assert!(
@@ -93,7 +125,13 @@ fn replay(version: &str) {
 }
 
 /// Every difference of one scenario, or `None`.
-fn check(scenario: &Scenario, python: &Python, fixture: &Fixture, binary: &Path) -> Option<String> {
+fn check(
+    scenario: &Scenario,
+    python: &Python,
+    fixture: &Fixture,
+    tool: Tool<'_>,
+    pycs: PycAgreement,
+) -> Option<String> {
     let mut sections: Vec<(String, Vec<String>)> = Vec::new();
     // Ours in the order it printed; sorted to compare with CPython when
     // CPython's order is not fixed.
@@ -101,7 +139,7 @@ fn check(scenario: &Scenario, python: &Python, fixture: &Fixture, binary: &Path)
         unordered: false,
         ..scenario.clone()
     };
-    let ours_raw = scenarios::run_ours(python, &in_order, binary);
+    let ours_raw = scenarios::execute(python, &in_order, tool);
     let ours = if scenario.unordered {
         ours_raw.with_sorted_output()
     } else {
@@ -129,13 +167,13 @@ fn check(scenario: &Scenario, python: &Python, fixture: &Fixture, binary: &Path)
     if let Some(recorded) = recorded {
         sections.push((
             format!("vs recorded CPython {}", fixture.full_version),
-            scenarios::differences(scenario, recorded, &ours),
+            scenarios::differences(scenario, recorded, &ours, pycs),
         ));
     }
     let live = scenarios::record(python, scenario);
     sections.push((
         format!("vs live CPython {}", python.full_version),
-        scenarios::differences(scenario, &live, &ours),
+        scenarios::differences(scenario, &live, &ours, pycs),
     ));
     if let Some(recorded) = recorded
         && fixture.full_version == python.full_version
@@ -144,14 +182,14 @@ fn check(scenario: &Scenario, python: &Python, fixture: &Fixture, binary: &Path)
         // comparing noise.
         sections.push((
             "live CPython vs its own record (same release; not reproducible?)".into(),
-            scenarios::differences(scenario, recorded, &live),
+            scenarios::differences(scenario, recorded, &live, PycAgreement::Bytes),
         ));
     }
     if scenario.unordered {
-        let one = scenarios::run_ours(python, &scenario.with_one_worker(), binary);
+        let one = scenarios::execute(python, &scenario.with_one_worker(), tool);
         sections.push((
             "ours with several workers vs ours with -j 1 (must be identical)".into(),
-            scenarios::differences(&in_order, &one, &ours_raw),
+            scenarios::differences(&in_order, &one, &ours_raw, pycs),
         ));
     }
     sections.retain(|(_, problems)| !problems.is_empty());
@@ -179,20 +217,27 @@ fn check(scenario: &Scenario, python: &Python, fixture: &Fixture, binary: &Path)
 
 #[test]
 fn replay_cpython_3_11() {
-    replay("3.11");
+    replay("3.11", Ours::Default);
 }
 
 #[test]
 fn replay_cpython_3_13() {
-    replay("3.13");
+    replay("3.13", Ours::Default);
 }
 
+/// 3.14 with the native backend (which `auto` also picks for 3.14).
 #[test]
-fn replay_cpython_3_14() {
-    replay("3.14");
+fn replay_cpython_3_14_native() {
+    replay("3.14", Ours::Backend("native"));
+}
+
+/// 3.14 with the CPython workers.
+#[test]
+fn replay_cpython_3_14_workers() {
+    replay("3.14", Ours::Backend("cpython"));
 }
 
 #[test]
 fn replay_cpython_3_15() {
-    replay("3.15");
+    replay("3.15", Ours::Default);
 }

@@ -1,5 +1,6 @@
-//! Source trees to compile: an interpreter's own standard library, or a
-//! generated tree that any machine can rebuild identically.
+//! Source trees to compile: an interpreter's own standard library, a
+//! generated tree that any machine can rebuild identically, or pinned
+//! popular packages from the package index ([`crate::popular`]).
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -19,7 +20,8 @@ pub fn build(name: &str, python: &Python, dest: &Path) -> Result<usize> {
         match name {
             "stdlib" => copy_stdlib(&python.stdlib, dest)?,
             "synthetic" => generate(dest, 3000)?,
-            other => bail!("unknown corpus {other:?} (stdlib, synthetic)"),
+            "popular" => crate::popular::build(dest)?,
+            other => bail!("unknown corpus {other:?} (stdlib, synthetic, popular)"),
         }
         fs_err::write(&marker, b"")?;
     }

@@ -11,6 +11,7 @@ mod bench;
 mod conformance;
 mod corpus;
 mod fixtures;
+mod popular;
 mod pythons;
 
 use std::path::PathBuf;

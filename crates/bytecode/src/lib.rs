@@ -154,6 +154,48 @@ pub struct CompileOutput {
     /// Text the compiler wrote to stderr (`SyntaxWarning`s and the like),
     /// encoded as the target would write it.
     pub warnings: Vec<u8>,
+    /// Which backend produced it.
+    pub compiled_by: CompiledBy,
+}
+
+/// Which backend compiled a source, for reports.
+///
+/// ```
+/// use bytecode::CompiledBy;
+/// assert_eq!(CompiledBy::Native.backend(), "native");
+/// let fallback = CompiledBy::Fallback { reason: "t-string".into() };
+/// assert_eq!((fallback.backend(), fallback.reason()), ("cpython", Some("t-string")));
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum CompiledBy {
+    /// The CPython workers, as asked.
+    #[default]
+    Cpython,
+    /// The native backend.
+    Native,
+    /// The CPython workers, because the native backend declined it.
+    Fallback {
+        /// Why the native backend declined.
+        reason: String,
+    },
+}
+
+impl CompiledBy {
+    /// `cpython` or `native`: the backend whose bytes these are.
+    pub fn backend(&self) -> &'static str {
+        match self {
+            CompiledBy::Native => "native",
+            CompiledBy::Cpython | CompiledBy::Fallback { .. } => "cpython",
+        }
+    }
+
+    /// Why the native backend passed the source on, if it did.
+    pub fn reason(&self) -> Option<&str> {
+        match self {
+            CompiledBy::Fallback { reason } => Some(reason),
+            _ => None,
+        }
+    }
 }
 
 /// The backend could not answer: not a property of the source, but of the

@@ -41,7 +41,9 @@ use std::time::Duration;
 
 use pyc_format::PythonVersion;
 
-use crate::{BackendError, CompileError, CompileOutput, CompileRequest, Compiler, Target};
+use crate::{
+    BackendError, CompileError, CompileOutput, CompileRequest, CompiledBy, Compiler, Target,
+};
 
 /// `marshal.dumps(None)`: what [`CannedCompiler`] answers for every level.
 pub const MARSHALLED_NONE: &[u8] = b"N";
@@ -175,6 +177,7 @@ impl Compiler for CannedCompiler {
         Ok(CompileOutput {
             levels,
             warnings: Vec::new(),
+            compiled_by: CompiledBy::default(),
         })
     }
 

@@ -89,7 +89,10 @@ fn same_code(ours: &CompileOutput, cpython: &CompileOutput) -> Result<(), String
         };
         let mine = mine.as_ref().expect("native levels are all compiled");
         let (mine, theirs) = (pymarshal::read(mine), pymarshal::read(theirs));
-        let (mine, theirs) = (mine.map_err(|e| e.to_string())?, theirs.map_err(|e| e.to_string())?);
+        let (mine, theirs) = (
+            mine.map_err(|e| e.to_string())?,
+            theirs.map_err(|e| e.to_string())?,
+        );
         if let Some(difference) = pymarshal::first_difference(&theirs, &mine) {
             return Err(format!("code objects differ at -O{level}: {difference}"));
         }
@@ -101,7 +104,13 @@ fn report(mismatches: &[Mismatch]) -> String {
     mismatches
         .iter()
         .take(20)
-        .map(|m| format!("{}\n    source: {:?}\n", m.problem, String::from_utf8_lossy(&m.source)))
+        .map(|m| {
+            format!(
+                "{}\n    source: {:?}\n",
+                m.problem,
+                String::from_utf8_lossy(&m.source)
+            )
+        })
         .collect()
 }
 
@@ -115,7 +124,10 @@ fn snippets_of_cpythons_test_suite() {
     let Some(python) = python314() else { return };
     let test_dir = python.parent().unwrap().join("../lib/python3.14/test");
     if !test_dir.is_dir() {
-        eprintln!("SKIPPED: CPython 3.14's test suite is not installed at {}", test_dir.display());
+        eprintln!(
+            "SKIPPED: CPython 3.14's test suite is not installed at {}",
+            test_dir.display()
+        );
         return;
     }
     let listing = Command::new(&python)
@@ -123,7 +135,11 @@ fn snippets_of_cpythons_test_suite() {
         .arg(&test_dir)
         .output()
         .expect("python3.14 runs");
-    assert!(listing.status.success(), "{}", String::from_utf8_lossy(&listing.stderr));
+    assert!(
+        listing.status.success(),
+        "{}",
+        String::from_utf8_lossy(&listing.stderr)
+    );
     let snippets: Vec<Vec<u8>> = String::from_utf8(listing.stdout)
         .unwrap()
         .lines()
@@ -140,7 +156,11 @@ fn snippets_of_cpythons_test_suite() {
             Err(mismatch) => mismatches.push(mismatch),
         }
     }
-    eprintln!("{} snippets, {compiled} compiled natively, {} mismatches", snippets.len(), mismatches.len());
+    eprintln!(
+        "{} snippets, {compiled} compiled natively, {} mismatches",
+        snippets.len(),
+        mismatches.len()
+    );
     assert!(mismatches.is_empty(), "{}", report(&mismatches));
 }
 
@@ -216,7 +236,11 @@ fn hostile() -> Vec<Vec<u8>> {
         "x = -(1e1000j)\n".into(),
         "x = 1e1000 + 1e1000j\n".into(),
     ];
-    let indent = |n: usize| (0..n).map(|i| format!("{}if x:\n", " ".repeat(i))).collect::<String>();
+    let indent = |n: usize| {
+        (0..n)
+            .map(|i| format!("{}if x:\n", " ".repeat(i)))
+            .collect::<String>()
+    };
     sources.push(format!("{}{}pass\n", indent(99), " ".repeat(99)));
     sources.push(format!("{}{}pass\n", indent(101), " ".repeat(101)));
     let mut bytes: Vec<Vec<u8>> = sources.into_iter().map(String::into_bytes).collect();

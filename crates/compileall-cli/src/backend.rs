@@ -2,43 +2,34 @@
 //! [`Invocation`]: the one place that decides which backend compiles and
 //! how it is set up.
 //!
-//! Today every target is compiled by a pool of its own CPython workers
+//! Every target has a pool of its own CPython workers
 //! ([`bytecode::cpython::CpythonPool`]), sized from `-j`, with the first
-//! worker emulating the process CPython compiles in first. The same pool
-//! answers what only the target interpreter knows: `sys.path` (for
-//! `compile_path`), `sys.getrecursionlimit()`, and `re.compile`'s verdict
-//! on `-x`.
+//! worker emulating the process CPython compiles in first. It answers what
+//! only the target interpreter knows: `sys.path` (for `compile_path`),
+//! `sys.getrecursionlimit()`, `re.compile`'s verdict on `-x`. For CPython
+//! 3.14 targets (`--backend auto` or `native`), the native backend
+//! ([`bytecode::native::NativeCompiler`]) compiles in this process on `-j`
+//! threads and hands the pool only the sources it declines.
 
 use std::path::{Path, PathBuf};
 use std::thread::JoinHandle;
 
 use bytecode::cpython::{CpythonPool, Environment, PatternVerdict, PoolOptions};
+use bytecode::native::{NATIVE_VERSION, NativeCompiler};
 use bytecode::{BackendError, Compiler, CompilerProcess};
 
-use crate::cli::{Backend, Invocation};
-
-/// Refuses a backend this build cannot run; the error is the usage
-/// message to print.
-///
-/// ```
-/// use compileall_cli::backend::check_available;
-/// use compileall_cli::cli::Backend;
-/// assert!(check_available(Backend::Auto).is_ok());
-/// assert!(check_available(Backend::Native).is_err());
-/// ```
-pub fn check_available(backend: Backend) -> Result<(), String> {
-    match backend {
-        Backend::Auto | Backend::Cpython => Ok(()),
-        Backend::Native => {
-            Err("the native backend is not available yet; use --backend cpython".to_owned())
-        }
-    }
-}
+use crate::cli::{Backend as BackendChoice, Invocation};
 
 /// The compiler for one target, and the target's answers to what
 /// compileall asks its interpreter.
 pub struct TargetCompiler {
-    pool: CpythonPool,
+    compiler: Backend,
+}
+
+/// The backend a target compiles with.
+enum Backend {
+    Cpython(CpythonPool),
+    Native(NativeCompiler<CpythonPool>),
 }
 
 impl TargetCompiler {
@@ -68,25 +59,53 @@ impl TargetCompiler {
         }))
     }
 
-    /// The one place a target's compiler is made.
+    /// The one place a target's compiler is made: the pool always (its
+    /// handshake tells the target's version), the native backend in front
+    /// of it for 3.14 unless `--backend cpython`.
     fn build(python: &Path, settings: Settings) -> Result<Self, BackendError> {
         let pool = CpythonPool::start(python, settings.pool)?;
-        Ok(TargetCompiler { pool })
+        let native = match settings.backend {
+            BackendChoice::Cpython => false,
+            BackendChoice::Auto => pool.target().version == NATIVE_VERSION,
+            BackendChoice::Native => true,
+        };
+        let compiler = if native {
+            let native =
+                NativeCompiler::new(pool, settings.threads).map_err(|err| BackendError::Start {
+                    python: python.to_owned(),
+                    reason: err.to_string(),
+                })?;
+            Backend::Native(native)
+        } else {
+            Backend::Cpython(pool)
+        };
+        Ok(TargetCompiler { compiler })
+    }
+
+    /// The target's CPython workers.
+    fn pool(&self) -> &CpythonPool {
+        match &self.compiler {
+            Backend::Cpython(pool) => pool,
+            Backend::Native(native) => native.fallback(),
+        }
     }
 
     /// What compiles the sources.
     pub fn compiler(&self) -> &dyn Compiler {
-        &self.pool
+        match &self.compiler {
+            Backend::Cpython(pool) => pool,
+            Backend::Native(native) => native,
+        }
     }
 
     /// The interpreter's `sys.path` and recursion limit.
     pub fn environment(&self) -> &Environment {
-        self.pool.environment()
+        self.pool().environment()
     }
 
     /// `re.compile(pattern)` in the target interpreter.
     pub fn check_pattern(&self, pattern: &str) -> Result<PatternVerdict, BackendError> {
-        self.pool.check_regex(pattern)
+        self.pool().check_regex(pattern)
     }
 }
 
@@ -103,14 +122,21 @@ impl Starting {
 /// What building a target's compiler takes from the [`Invocation`] (owned,
 /// to cross to the thread that starts it).
 struct Settings {
+    /// `--backend`.
+    backend: BackendChoice,
     /// The CPython worker pool.
     pool: PoolOptions,
+    /// Native compile threads.
+    threads: usize,
 }
 
 impl Settings {
     fn of(invocation: &Invocation) -> Settings {
+        let pool = pool_options(invocation);
         Settings {
-            pool: pool_options(invocation),
+            backend: invocation.backend,
+            threads: pool.max_workers,
+            pool,
         }
     }
 }

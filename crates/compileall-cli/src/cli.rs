@@ -320,9 +320,10 @@ fn version_text() -> String {
         .map(|info| info.version.to_string())
         .collect();
     format!(
-        "{}\ntargets: any CPython interpreter (tested against 3.11, 3.13, 3.14, 3.15); pyc formats known for {}",
+        "{}\ntargets: any CPython interpreter (tested against 3.11, 3.13, 3.14, 3.15); pyc formats known for {}\nnative backend: CPython {}",
         env!("CARGO_PKG_VERSION"),
-        lines.join(", ")
+        lines.join(", "),
+        bytecode::native::NATIVE_VERSION
     )
 }
 
@@ -369,11 +370,12 @@ impl From<InvalidationModeArg> for InvalidationMode {
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Backend {
-    /// The best available backend (today: cpython).
+    /// The native backend for CPython 3.14 targets, cpython for every other
     Auto,
-    /// Persistent workers of the target CPython interpreter.
+    /// Persistent workers of the target CPython interpreter
     Cpython,
-    /// Compile without an interpreter (not available yet).
+    /// Compile in this process, for CPython 3.14 targets only; sources it
+    /// cannot compile exactly as CPython does go to the cpython backend
     Native,
 }
 

@@ -10,7 +10,7 @@ use std::time::Instant;
 use bytecode::cpython::PatternVerdict;
 use clap::CommandFactory;
 
-use crate::backend::{self, Starting, TargetCompiler};
+use crate::backend::{Starting, TargetCompiler};
 use crate::cli::{Cli, FileListError, Invocation, ReportTo, UsageError, read_file_list};
 use crate::discover;
 use crate::engine::Outcome;
@@ -30,9 +30,6 @@ pub const USAGE_ERROR: i32 = 2;
 /// `compileall [OPTIONS] [FILE|DIR]...`, once per target interpreter; the
 /// exit status is the worst of the targets'.
 pub fn compile(invocation: &Invocation) -> i32 {
-    if let Err(message) = backend::check_available(invocation.backend) {
-        return usage_error(&message);
-    }
     let targets = if invocation.pythons.is_empty() {
         match discover::default_python() {
             Ok(python) => vec![python],

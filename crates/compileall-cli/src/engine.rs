@@ -289,6 +289,7 @@ impl Board<'_, '_> {
                 status: &executed.status,
                 pycs: &prepared.cfiles,
                 elapsed: executed.elapsed,
+                compiled_by: executed.compiled_by.as_ref(),
             });
             success &= executed.success;
             done += 1;
@@ -309,6 +310,7 @@ fn report_skip(prepared: &Prepared, sink: &mut dyn Sink) {
             status: &FileStatus::Skipped(reason),
             pycs: &prepared.cfiles,
             elapsed: Duration::ZERO,
+            compiled_by: None,
         });
     }
 }

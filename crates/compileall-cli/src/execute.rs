@@ -10,7 +10,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use bytecode::{CompileRequest, CompilerProcess};
+use bytecode::{CompileRequest, CompiledBy, CompilerProcess};
 use pyc_format::PycHeader;
 
 use crate::context::Context;
@@ -27,6 +27,8 @@ pub(crate) struct Executed {
     pub success: bool,
     pub status: FileStatus,
     pub elapsed: Duration,
+    /// The backend that compiled it, if one was asked.
+    pub compiled_by: Option<CompiledBy>,
 }
 
 /// The second half of `compile_file`: print `Compiling`, then one
@@ -44,6 +46,7 @@ pub(crate) fn execute(ctx: &Context<'_>, prepared: &Prepared) -> Executed {
             success: true,
             status,
             elapsed: started.elapsed(),
+            compiled_by: None,
         };
     };
     let fullname = &prepared.source.fullname;
@@ -54,6 +57,7 @@ pub(crate) fn execute(ctx: &Context<'_>, prepared: &Prepared) -> Executed {
         chunks: Vec::new(),
         success: true,
         error: None,
+        compiled_by: None,
     };
     if ctx.options.quiet.prints_progress() {
         run.chunks
@@ -71,6 +75,7 @@ pub(crate) fn execute(ctx: &Context<'_>, prepared: &Prepared) -> Executed {
             None => FileStatus::Interrupted,
         },
         elapsed: started.elapsed(),
+        compiled_by: run.compiled_by,
     }
 }
 
@@ -82,6 +87,7 @@ struct Execution<'a, 'c> {
     success: bool,
     /// The message of the failure, whatever `-q` prints of it.
     error: Option<String>,
+    compiled_by: Option<CompiledBy>,
 }
 
 /// Why a `py_compile.compile` call stopped.
@@ -121,6 +127,7 @@ impl Execution<'_, '_> {
                     process: self.process,
                 })
                 .map_err(|err| Failure::Backend(err.to_string()))?;
+            self.compiled_by = Some(output.compiled_by);
             if !output.warnings.is_empty() {
                 self.chunks.push(Chunk::stderr(output.warnings));
             }

@@ -2,6 +2,7 @@
 //! ([`Chunk`]s for stdout and stderr) and what happened to each path
 //! ([`FileOutcome`]), delivered to a [`Sink`].
 
+use bytecode::CompiledBy;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -182,6 +183,8 @@ pub struct FileOutcome<'a> {
     pub pycs: &'a [(i32, PathBuf)],
     /// Time spent compiling and writing it.
     pub elapsed: Duration,
+    /// The backend that compiled it, where one was asked to.
+    pub compiled_by: Option<&'a CompiledBy>,
 }
 
 /// Receives the run's output in order, and its progress.

@@ -1,6 +1,7 @@
 //! `--report json`: one machine-readable document per invocation. The
 //! schema is documented in `docs/report.md`; field names are stable.
 
+use bytecode::CompiledBy;
 use std::path::Path;
 use std::time::Duration;
 
@@ -109,6 +110,8 @@ pub struct Counts {
 ///     pycs: Vec::new(),
 ///     error: None,
 ///     seconds: None,
+///     backend: None,
+///     fallback: None,
 /// };
 /// assert_eq!(
 ///     serde_json::to_string(&skipped).unwrap(),
@@ -134,6 +137,13 @@ pub struct FileReport {
     /// For `compiled` and `failed`: seconds spent on it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub seconds: Option<f64>,
+    /// For `compiled` and `failed`: the backend whose bytes or message
+    /// these are, `native` or `cpython`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backend: Option<&'static str>,
+    /// Why the native backend passed the source to CPython, when it did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fallback: Option<String>,
 }
 
 impl Report {
@@ -161,6 +171,7 @@ impl Report {
 /// ```
 /// use std::path::{Path, PathBuf};
 /// use std::time::Duration;
+/// use bytecode::CompiledBy;
 /// use compileall_cli::report::{ReportSink, RunReport};
 /// use compileall_cli::{Captured, FileOutcome, FileStatus, Sink, SkipReason};
 ///
@@ -173,17 +184,20 @@ impl Report {
 ///     status: &FileStatus::Compiled,
 ///     pycs: &pycs,
 ///     elapsed: Duration::from_micros(957),
+///     compiled_by: Some(&CompiledBy::Native),
 /// });
 /// sink.file(&FileOutcome {
 ///     source: Path::new("demo/data.csv"),
 ///     status: &FileStatus::Skipped(SkipReason::NotPython),
 ///     pycs: &[],
 ///     elapsed: Duration::ZERO,
+///     compiled_by: None,
 /// });
 /// let run = sink.run;
 /// assert_eq!((run.counts.compiled, run.counts.skipped), (1, 1));
 /// assert_eq!(run.files[0].pycs, ["demo/__pycache__/good.cpython-314.pyc"]);
 /// assert_eq!(run.files[0].seconds, Some(0.000957));
+/// assert_eq!(run.files[0].backend, Some("native"));
 /// assert_eq!(run.files[1].reason, Some("not_python"));
 /// ```
 pub struct ReportSink<'a> {
@@ -234,6 +248,11 @@ impl Sink for ReportSink<'_> {
             pycs: outcome.pycs.iter().map(|(_, pyc)| lossy(pyc)).collect(),
             error,
             seconds: timed.then(|| seconds(outcome.elapsed)),
+            backend: outcome.compiled_by.map(CompiledBy::backend),
+            fallback: outcome
+                .compiled_by
+                .and_then(CompiledBy::reason)
+                .map(str::to_owned),
         });
         if let Some(inner) = self.inner.as_deref_mut() {
             inner.file(outcome);
@@ -313,6 +332,7 @@ mod tests {
                 status,
                 pycs: &pycs,
                 elapsed: Duration::from_micros(1500),
+                compiled_by: None,
             });
         }
         let mut run = sink.run;

@@ -24,7 +24,8 @@ use std::time::Duration;
 use pyc_format::{Magic, PythonVersion};
 
 use crate::{
-    BackendError, CompileError, CompileOutput, CompileRequest, Compiler, CompilerProcess, Target,
+    BackendError, CompileError, CompileOutput, CompileRequest, CompiledBy, Compiler,
+    CompilerProcess, Target,
 };
 use watchdog::Watchdog;
 
@@ -540,9 +541,11 @@ fn parse_compile_answer(mut bytes: &[u8]) -> Option<CompileOutput> {
             Err(CompileError { message: data })
         });
     }
-    bytes
-        .is_empty()
-        .then_some(CompileOutput { levels, warnings })
+    bytes.is_empty().then_some(CompileOutput {
+        levels,
+        warnings,
+        compiled_by: CompiledBy::Cpython,
+    })
 }
 
 /// A field of the handshake a worker sends when it starts (`_handshake` in

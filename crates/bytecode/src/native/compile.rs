@@ -76,7 +76,8 @@ pub struct Compiled {
 /// 2) with `filename` as the code objects' file name, on the current
 /// thread. Callers that may meet hostile input use [`compile_isolated`].
 pub fn compile_text(text: &str, filename: &str, optimize: u8) -> Result<Compiled, FallbackReason> {
-    let options = ParseOptions::from(ParseMode::Module).with_target_version(RuffPythonVersion::PY314);
+    let options =
+        ParseOptions::from(ParseMode::Module).with_target_version(RuffPythonVersion::PY314);
     let parsed = ruff_python_parser::parse(text, options).map_err(|_| FallbackReason::Syntax)?;
     if !parsed.unsupported_syntax_errors().is_empty() {
         return Err(FallbackReason::Syntax);

@@ -91,15 +91,21 @@ struct Converter<'c> {
 
 impl Converter<'_> {
     fn code(&mut self, code: &CodeObject) -> Ref {
-        let (consts_key, consts): (Vec<KeyId>, Vec<Ref>) =
-            code.constants.iter().map(|constant| self.constant(constant)).unzip();
+        let (consts_key, consts): (Vec<KeyId>, Vec<Ref>) = code
+            .constants
+            .iter()
+            .map(|constant| self.constant(constant))
+            .unzip();
         let exceptiontable = self.bytes(&code.exceptiontable);
         let linetable = self.bytes(&code.linetable);
         let key = Key::Tuple(consts_key.into());
         let consts = match self.cache.get(&key) {
             Some((_, consts)) => consts.clone(),
             None => {
-                let items = consts.into_iter().map(|constant| self.reinterned(constant)).collect();
+                let items = consts
+                    .into_iter()
+                    .map(|constant| self.reinterned(constant))
+                    .collect();
                 self.merged(key, || Object::Tuple(items)).1
             }
         };
@@ -126,7 +132,9 @@ impl Converter<'_> {
             filename: self.filename.clone(),
             name: interned(&code.obj_name),
             qualname: interned(&code.qualname),
-            firstlineno: code.first_line_number.map_or(0, |line| as_i32(line.get() as u32)),
+            firstlineno: code
+                .first_line_number
+                .map_or(0, |line| as_i32(line.get() as u32)),
             linetable,
             exceptiontable,
         }))
@@ -158,7 +166,8 @@ impl Converter<'_> {
     /// A line or exception table: bytes, through the constant cache
     /// (`assemble_emit` merges both).
     fn bytes(&mut self, bytes: &[u8]) -> Ref {
-        self.merged(Key::Bytes(bytes.into()), || Object::Bytes(bytes.to_vec())).1
+        self.merged(Key::Bytes(bytes.into()), || Object::Bytes(bytes.to_vec()))
+            .1
     }
 
     /// A tuple of names, through the constant cache. Its items are the
@@ -181,7 +190,8 @@ impl Converter<'_> {
                 (id, item)
             })
             .unzip();
-        self.merged(Key::Tuple(keys.into()), || Object::Tuple(items)).1
+        self.merged(Key::Tuple(keys.into()), || Object::Tuple(items))
+            .1
     }
 
     /// The cached number and object for `key`, the object made by `make`
@@ -205,8 +215,10 @@ impl Converter<'_> {
                 (id, object)
             }
             ConstantData::Tuple { elements } => {
-                let (keys, items): (Vec<KeyId>, Vec<Ref>) =
-                    elements.iter().map(|element| self.constant(element)).unzip();
+                let (keys, items): (Vec<KeyId>, Vec<Ref>) = elements
+                    .iter()
+                    .map(|element| self.constant(element))
+                    .unzip();
                 self.merged(Key::Tuple(keys.into()), || Object::Tuple(items))
             }
             ConstantData::Frozenset { elements } => {
@@ -370,7 +382,8 @@ fn interns(text: &PyStr) -> bool {
         .utf8
         .iter()
         .all(|&b| b.is_ascii_alphanumeric() || b == b'_');
-    name_like || (text.len_code_points() == 1 && text.code_points().next().is_some_and(|p| p < 0x100))
+    name_like
+        || (text.len_code_points() == 1 && text.code_points().next().is_some_and(|p| p < 0x100))
 }
 
 fn interned(text: &str) -> Ref {

@@ -125,8 +125,13 @@ fn coding_spec(line: &[u8]) -> Option<String> {
     }
     (hash..scan_end).find_map(|start| {
         let rest = line[start..].strip_prefix(b"coding")?;
-        let rest = rest.strip_prefix(b":").or_else(|| rest.strip_prefix(b"="))?;
-        let rest = &rest[rest.iter().take_while(|&&b| b == b' ' || b == b'\t').count()..];
+        let rest = rest
+            .strip_prefix(b":")
+            .or_else(|| rest.strip_prefix(b"="))?;
+        let rest = &rest[rest
+            .iter()
+            .take_while(|&&b| b == b' ' || b == b'\t')
+            .count()..];
         let length = rest
             .iter()
             .take_while(|&&b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
@@ -142,7 +147,13 @@ fn normal_name(name: &[u8]) -> String {
     let head: String = name
         .iter()
         .take(12)
-        .map(|&b| if b == b'_' { '-' } else { char::from(b.to_ascii_lowercase()) })
+        .map(|&b| {
+            if b == b'_' {
+                '-'
+            } else {
+                char::from(b.to_ascii_lowercase())
+            }
+        })
         .collect();
     let is = |full: &str| head == full || head.starts_with(&format!("{full}-"));
     if is("utf-8") {
@@ -159,9 +170,11 @@ fn normal_name(name: &[u8]) -> String {
 fn codec_named(name: &str) -> Option<Codec> {
     let key = name.replace('-', "_");
     match key.as_str() {
-        "utf_8" | "utf8" | "u8" | "utf" | "cp65001" | "utf8_ucs2" | "utf8_ucs4" => Some(Codec::Utf8),
-        "iso_8859_1" | "latin_1" | "latin1" | "latin" | "l1" | "iso8859_1" | "iso8859"
-        | "8859" | "cp819" | "ibm819" | "csisolatin1" | "iso_ir_100" => Some(Codec::Latin1),
+        "utf_8" | "utf8" | "u8" | "utf" | "cp65001" | "utf8_ucs2" | "utf8_ucs4" => {
+            Some(Codec::Utf8)
+        }
+        "iso_8859_1" | "latin_1" | "latin1" | "latin" | "l1" | "iso8859_1" | "iso8859" | "8859"
+        | "cp819" | "ibm819" | "csisolatin1" | "iso_ir_100" => Some(Codec::Latin1),
         "ascii" | "us_ascii" | "us" | "646" | "cp367" | "ibm367" | "csascii" | "iso646_us"
         | "iso_ir_6" => Some(Codec::Ascii),
         _ => None,
@@ -175,14 +188,23 @@ mod tests {
     #[test]
     fn cookie_rules() {
         assert_eq!(cookie(b"# coding: utf-8\n"), Some("utf-8".into()));
-        assert_eq!(cookie(b"#!/usr/bin/env python\n# vim: set fileencoding=latin1 :\n"), Some("latin1".into()));
+        assert_eq!(
+            cookie(b"#!/usr/bin/env python\n# vim: set fileencoding=latin1 :\n"),
+            Some("latin1".into())
+        );
         // Code on line 1 ends the search.
         assert_eq!(cookie(b"x = 1\n# coding: latin-1\n"), None);
         // Not a comment of its own.
         assert_eq!(cookie(b"x = 1  # coding: latin-1\n"), None);
         // A last line without its newline counts too.
         assert_eq!(cookie(b"# coding: latin-1"), Some("iso-8859-1".into()));
-        assert_eq!(cookie(b"# -*- coding: UTF_8-unix -*-\n"), Some("utf-8".into()));
-        assert_eq!(cookie(b"# -*- coding: Latin-1 -*-\n"), Some("iso-8859-1".into()));
+        assert_eq!(
+            cookie(b"# -*- coding: UTF_8-unix -*-\n"),
+            Some("utf-8".into())
+        );
+        assert_eq!(
+            cookie(b"# -*- coding: Latin-1 -*-\n"),
+            Some("iso-8859-1".into())
+        );
     }
 }

@@ -37,7 +37,9 @@ use std::os::unix::ffi::OsStrExt;
 
 use pyc_format::PythonVersion;
 
-use crate::{BackendError, CompileOutput, CompileRequest, Compiler, CompilerProcess, Target};
+use crate::{
+    BackendError, CompileOutput, CompileRequest, CompiledBy, Compiler, CompilerProcess, Target,
+};
 
 /// The Python release line the native backend compiles for.
 pub const NATIVE_VERSION: PythonVersion = PythonVersion::new(3, 14);
@@ -117,13 +119,19 @@ impl<F: Compiler> NativeCompiler<F> {
         match self.compile_natively(request) {
             Ok(output) => Ok((output, Provenance::Native)),
             Err(reason) => {
-                let output = self.fallback.compile(request)?;
+                let mut output = self.fallback.compile(request)?;
+                output.compiled_by = CompiledBy::Fallback {
+                    reason: reason.to_string(),
+                };
                 Ok((output, Provenance::Fallback(reason)))
             }
         }
     }
 
-    fn compile_natively(&self, request: &CompileRequest<'_>) -> Result<CompileOutput, FallbackReason> {
+    fn compile_natively(
+        &self,
+        request: &CompileRequest<'_>,
+    ) -> Result<CompileOutput, FallbackReason> {
         if let Some(reason) = &self.environment {
             return Err(reason.clone());
         }
@@ -146,6 +154,7 @@ impl<F: Compiler> NativeCompiler<F> {
         Ok(CompileOutput {
             levels,
             warnings: Vec::new(),
+            compiled_by: CompiledBy::Native,
         })
     }
 
@@ -180,7 +189,8 @@ impl<F: Compiler> Compiler for NativeCompiler<F> {
     }
 
     fn compile(&self, request: &CompileRequest<'_>) -> Result<CompileOutput, BackendError> {
-        self.compile_with_provenance(request).map(|(output, _)| output)
+        self.compile_with_provenance(request)
+            .map(|(output, _)| output)
     }
 
     fn repr(&self, name: &OsStr) -> Option<String> {

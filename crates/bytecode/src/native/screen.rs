@@ -219,7 +219,11 @@ fn check_escapes(literal: &str, bytes_literal: bool) -> Result<(), Screened> {
             Some(first @ '0'..='7') => {
                 // Three octal digits from `\4` up exceed 0o377: a warning.
                 let rest = chars.as_str().as_bytes();
-                let digits = 1 + rest.iter().take(2).take_while(|b| (b'0'..=b'7').contains(*b)).count();
+                let digits = 1 + rest
+                    .iter()
+                    .take(2)
+                    .take_while(|b| (b'0'..=b'7').contains(*b))
+                    .count();
                 if digits == 3 && first > '3' {
                     return Err(Screened::Escape);
                 }

@@ -180,7 +180,8 @@ impl<'a> Visitor<'a> for Checker<'a> {
 
     fn visit_interpolated_string_element(&mut self, element: &'a InterpolatedStringElement) {
         if let InterpolatedStringElement::Interpolation(interpolation) = element {
-            if interpolation.debug_text.is_some() && self.text[interpolation.range()].contains('#') {
+            if interpolation.debug_text.is_some() && self.text[interpolation.range()].contains('#')
+            {
                 self.problem.get_or_insert(Shape::DebugFieldComment);
             }
             if format_spec_depth(interpolation) >= 2 {

@@ -42,10 +42,12 @@ pub fn check(code: &CodeObject) -> Result<(), Unfolded> {
     if has_iterated_constant_list(&instructions) {
         return Err(Unfolded::IteratedConstantList);
     }
-    code.constants.iter().try_for_each(|constant| match constant {
-        ConstantData::Code { code } => check(code),
-        _ => Ok(()),
-    })
+    code.constants
+        .iter()
+        .try_for_each(|constant| match constant {
+            ConstantData::Code { code } => check(code),
+            _ => Ok(()),
+        })
 }
 
 /// `(opcode, argument)` pairs of `co_code`, without caches; an
@@ -80,6 +82,9 @@ fn has_iterated_constant_list(instructions: &[(u8, u32)]) -> bool {
                     && pair[1] == (opcode::LIST_APPEND, 1)
             })
             .count();
-        pairs > 0 && rest.get(2 * pairs).is_some_and(|&(op, _)| op == opcode::GET_ITER)
+        pairs > 0
+            && rest
+                .get(2 * pairs)
+                .is_some_and(|&(op, _)| op == opcode::GET_ITER)
     })
 }
