@@ -10,6 +10,8 @@ use std::process::{Command, Output, Stdio};
 
 use anyhow::{Context, Result, bail};
 
+mod native;
+
 /// Options of `cargo xtask conformance`.
 #[derive(Debug, clap::Args)]
 pub struct ConformanceArgs {
@@ -34,6 +36,11 @@ pub struct ConformanceArgs {
     /// Scratch folder (default: target/conformance).
     #[arg(long)]
     pub work_dir: Option<PathBuf>,
+    /// Our backend (`native` or `cpython`; default: ours picks). With
+    /// `native`, pycs that differ from CPython's in bytes are compared as
+    /// code objects, and a summary reports what was compiled natively.
+    #[arg(long)]
+    pub backend: Option<String>,
 }
 
 /// `site-packages` and `dist-packages`.
@@ -42,7 +49,7 @@ pub fn default_excludes() -> Vec<String> {
 }
 
 /// What one file system entry looks like after a run.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 struct Entry {
     kind: char,
     mode: u32,
@@ -60,6 +67,7 @@ pub fn run(args: &ConformanceArgs, ours: &Path) -> Result<()> {
         .clone()
         .unwrap_or_else(|| compileall_tests::workspace_root().join("target/conformance"));
     let extra: Vec<&str> = args.args.split_whitespace().collect();
+    let native = args.backend.as_deref() == Some("native");
     let mut differences = Vec::new();
     for (index, dir) in args.dirs.iter().enumerate() {
         let name = format!("tree{index}");
@@ -89,6 +97,7 @@ pub fn run(args: &ConformanceArgs, ours: &Path) -> Result<()> {
         // Same relative paths in both runs, so co_filename and messages
         // are comparable byte for byte.
         let jobs = args.jobs.to_string();
+        let report = work.join(format!("{name}-report.json"));
         let cpython = Command::new(&args.python)
             .args(["-m", "compileall", "-j", &jobs])
             .args(&extra)
@@ -97,7 +106,14 @@ pub fn run(args: &ConformanceArgs, ours: &Path) -> Result<()> {
             .stdin(Stdio::null())
             .output()
             .context("running python -m compileall")?;
-        let mine = Command::new(ours)
+        let mut ours_command = Command::new(ours);
+        if let Some(backend) = &args.backend {
+            ours_command.args(["--backend", backend]);
+        }
+        if native {
+            ours_command.args(["--report", "json", "--report-file"]).arg(&report);
+        }
+        let mine = ours_command
             .arg("--python")
             .arg(&args.python)
             .args(["-j", &jobs])
@@ -111,7 +127,24 @@ pub fn run(args: &ConformanceArgs, ours: &Path) -> Result<()> {
         compare_outputs(&cpython, &mine, args.jobs == 1, &mut differences);
         let theirs = snapshot(&cpython_root.join(&name))?;
         let ours_tree = snapshot(&ours_root.join(&name))?;
-        compare_trees(&theirs, &ours_tree, &mut differences);
+        let mut pycs_differing = Vec::new();
+        compare_trees(&theirs, &ours_tree, &mut pycs_differing, &mut differences);
+        if native {
+            let roots = native::Roots {
+                name: &name,
+                cpython: &cpython_root,
+                ours: &ours_root,
+            };
+            let summary = native::summarize(&report, &roots, &pycs_differing)?;
+            println!("{}", summary.render(&dir.display().to_string()));
+            differences.extend(summary.differences);
+        } else {
+            differences.extend(
+                pycs_differing
+                    .iter()
+                    .map(|path| format!("{}: pyc bytes differ", path.display())),
+            );
+        }
         let pycs = theirs
             .keys()
             .filter(|p| p.extension().is_some_and(|e| e == "pyc"))
@@ -197,14 +230,20 @@ fn normalize_temp_names(line: &str) -> String {
     out
 }
 
+/// Every difference between the trees, except pycs whose only difference
+/// is their bytes: those go to `pycs` (for the caller to judge).
 fn compare_trees(
     theirs: &BTreeMap<PathBuf, Entry>,
     ours: &BTreeMap<PathBuf, Entry>,
+    pycs: &mut Vec<PathBuf>,
     out: &mut Vec<String>,
 ) {
     for (path, entry) in theirs {
         match ours.get(path) {
             None => out.push(format!("{}: only CPython wrote it", path.display())),
+            Some(mine) if path.extension().is_some_and(|e| e == "pyc") && same_but_bytes(entry, mine) => {
+                pycs.push(path.clone());
+            }
             Some(mine) if mine != entry => out.push(format!(
                 "{}: CPython {entry:?}, ours {mine:?}",
                 path.display()
@@ -215,6 +254,20 @@ fn compare_trees(
     for path in ours.keys().filter(|p| !theirs.contains_key(*p)) {
         out.push(format!("{}: only we wrote it", path.display()));
     }
+}
+
+/// Entries equal in all but their contents.
+fn same_but_bytes(theirs: &Entry, ours: &Entry) -> bool {
+    theirs.digest != ours.digest
+        && Entry {
+            digest: 0,
+            size: 0,
+            ..theirs.clone()
+        } == Entry {
+            digest: 0,
+            size: 0,
+            ..ours.clone()
+        }
 }
 
 fn snapshot(root: &Path) -> Result<BTreeMap<PathBuf, Entry>> {

@@ -107,17 +107,45 @@ fn test() -> Result<()> {
         let jobs_checked: &[i64] = if version == "3.11" { &[1, 0] } else { &[1] };
         for &jobs in jobs_checked {
             conformance::run(
-                &conformance::ConformanceArgs {
-                    python: python.executable.clone(),
-                    dirs: vec![python.stdlib.clone()],
-                    jobs,
-                    args: "-q".into(),
-                    exclude: conformance::default_excludes(),
-                    work_dir: None,
-                },
+                &conformance_args(python, vec![python.stdlib.clone()], jobs, "cpython"),
                 &ours,
             )?;
         }
+        if version == "3.14" {
+            native_conformance(python, &ours)?;
+        }
     }
     Ok(())
+}
+
+/// The native backend on the 3.14 stdlib with its test suite, the
+/// synthetic corpus and the popular packages: every pyc it writes must
+/// hold CPython's code objects (compared with a fresh `-j 1` run, the
+/// bytes it aims at).
+fn native_conformance(python: &compileall_tests::pythons::Python, ours: &std::path::Path) -> Result<()> {
+    let corpora = compileall_tests::workspace_root().join("target/corpora");
+    let mut dirs = vec![python.stdlib.clone()];
+    for name in ["synthetic", "popular"] {
+        let dest = corpora.join(name);
+        corpus::build(name, python, &dest)?;
+        dirs.push(dest);
+    }
+    conformance::run(&conformance_args(python, dirs, 1, "native"), ours)
+}
+
+fn conformance_args(
+    python: &compileall_tests::pythons::Python,
+    dirs: Vec<PathBuf>,
+    jobs: i64,
+    backend: &str,
+) -> conformance::ConformanceArgs {
+    conformance::ConformanceArgs {
+        python: python.executable.clone(),
+        dirs,
+        jobs,
+        args: "-q".into(),
+        exclude: conformance::default_excludes(),
+        work_dir: None,
+        backend: Some(backend.to_owned()),
+    }
 }
