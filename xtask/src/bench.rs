@@ -28,8 +28,9 @@ pub struct BenchArgs {
     #[arg(long, value_delimiter = ',', default_values_t = ["3.11".to_string(), "3.14".to_string()])]
     pub versions: Vec<String>,
     /// Corpora: stdlib (the interpreter's own; 3.14 adds its test suite),
-    /// synthetic (a generated tree of about 40 MB).
-    #[arg(long, value_delimiter = ',', default_values_t = ["stdlib".to_string(), "synthetic".to_string()])]
+    /// synthetic (a generated tree of about 40 MB), popular (pinned
+    /// packages from the package index).
+    #[arg(long, value_delimiter = ',', default_values_t = ["stdlib".to_string(), "synthetic".to_string(), "popular".to_string()])]
     pub corpora: Vec<String>,
     /// Scenarios: cold, noop, incremental, opt3.
     #[arg(long, value_delimiter = ',', default_values_t = ["cold".to_string(), "noop".to_string(), "incremental".to_string(), "opt3".to_string()])]
@@ -50,10 +51,18 @@ type CommandBuilder = Box<dyn Fn(&Python, &[&str]) -> Command>;
 struct Tool {
     name: &'static str,
     command: CommandBuilder,
+    /// The CPython release lines it compiles for (`None`: all).
+    versions: Option<&'static [&'static str]>,
+}
+
+impl Tool {
+    fn compiles_for(&self, python: &Python) -> bool {
+        self.versions
+            .is_none_or(|versions| versions.contains(&python.version.as_str()))
+    }
 }
 
 fn tools(ours: &Path) -> Vec<Tool> {
-    let ours = ours.to_owned();
     vec![
         Tool {
             name: "cpython",
@@ -62,19 +71,33 @@ fn tools(ours: &Path) -> Vec<Tool> {
                 cmd.args(["-m", "compileall"]).args(args);
                 cmd
             }),
+            versions: None,
         },
-        Tool {
-            name: "ours (cpython workers)",
-            command: Box::new(move |python, args| {
-                let mut cmd = Command::new(&ours);
-                cmd.arg("--python")
-                    .arg(&python.executable)
-                    .args(["--backend", "cpython"])
-                    .args(args);
-                cmd
-            }),
-        },
+        ours_with("ours (cpython workers)", &ours, "cpython", None),
+        ours_with("ours (native)", &ours, "native", Some(&["3.14"])),
     ]
+}
+
+/// Our binary with `--backend backend`.
+fn ours_with(
+    name: &'static str,
+    ours: &Path,
+    backend: &'static str,
+    versions: Option<&'static [&'static str]>,
+) -> Tool {
+    let ours = ours.to_owned();
+    Tool {
+        name,
+        command: Box::new(move |python, args| {
+            let mut cmd = Command::new(&ours);
+            cmd.arg("--python")
+                .arg(&python.executable)
+                .args(["--backend", backend])
+                .args(args);
+            cmd
+        }),
+        versions,
+    }
 }
 
 /// What one run cost.
@@ -121,6 +144,9 @@ pub fn run(args: &BenchArgs, ours: &Path) -> Result<()> {
                         (0..tools.len()).rev().collect()
                     };
                     for index in order {
+                        if !tools[index].compiles_for(python) {
+                            continue;
+                        }
                         let tree = work_dir.join(format!("{version}-{corpus_name}/{index}"));
                         let measure =
                             run_scenario(scenario, &tools[index], python, &pristine, &tree, round)?;
@@ -131,7 +157,10 @@ pub fn run(args: &BenchArgs, ours: &Path) -> Result<()> {
                     python: python.full_version.clone(),
                     corpus: format!("{corpus_name} ({files} files)"),
                     scenario: scenario.clone(),
-                    medians: measures.iter().map(|m| median(m)).collect(),
+                    medians: measures
+                        .iter()
+                        .map(|m| (!m.is_empty()).then(|| median(m)))
+                        .collect(),
                 });
             }
         }
@@ -341,7 +370,8 @@ struct Row {
     python: String,
     corpus: String,
     scenario: String,
-    medians: Vec<Measure>,
+    /// Per tool; `None` where the tool does not compile for the version.
+    medians: Vec<Option<Measure>>,
 }
 
 fn render(rows: &[Row], tools: &[Tool], rounds: usize) -> String {
@@ -372,23 +402,33 @@ fn render(rows: &[Row], tools: &[Tool], rounds: usize) -> String {
             row.python, row.corpus, row.scenario
         );
         for m in &row.medians {
-            let _ = write!(
-                out,
-                " {:.3} s | {:.3} s | {:.0} MB |",
-                m.wall.as_secs_f64(),
-                m.cpu.as_secs_f64(),
-                m.peak_rss as f64 / 1e6
-            );
+            match m {
+                Some(m) => {
+                    let _ = write!(
+                        out,
+                        " {:.3} s | {:.3} s | {:.0} MB |",
+                        m.wall.as_secs_f64(),
+                        m.cpu.as_secs_f64(),
+                        m.peak_rss as f64 / 1e6
+                    );
+                }
+                None => out.push_str(" – | – | – |"),
+            }
         }
-        let base = row.medians[0];
+        let base = row.medians[0].expect("CPython compiles for every version");
         for m in &row.medians[1..] {
-            let _ = write!(
-                out,
-                " {:.2}x | {:.2}x | {:.2}x |",
-                base.wall.as_secs_f64() / m.wall.as_secs_f64(),
-                base.cpu.as_secs_f64() / m.cpu.as_secs_f64().max(1e-9),
-                base.peak_rss as f64 / (m.peak_rss as f64).max(1.0)
-            );
+            match m {
+                Some(m) => {
+                    let _ = write!(
+                        out,
+                        " {:.2}x | {:.2}x | {:.2}x |",
+                        base.wall.as_secs_f64() / m.wall.as_secs_f64(),
+                        base.cpu.as_secs_f64() / m.cpu.as_secs_f64().max(1e-9),
+                        base.peak_rss as f64 / (m.peak_rss as f64).max(1.0)
+                    );
+                }
+                None => out.push_str(" – | – | – |"),
+            }
         }
         out.push('\n');
     }

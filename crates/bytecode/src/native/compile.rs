@@ -59,10 +59,6 @@ impl fmt::Display for FallbackReason {
     }
 }
 
-/// Stack for the thread that parses and compiles one source. Reserved,
-/// not committed: only the pages a deep tree touches are ever used.
-const COMPILE_STACK_BYTES: usize = 512 << 20;
-
 /// A module compiled by rustpython-codegen and brought to CPython's code.
 pub struct Compiled {
     /// The module's code object.
@@ -74,7 +70,8 @@ pub struct Compiled {
 
 /// Parses `text` (already decoded) and compiles it at `optimize` (0, 1 or
 /// 2) with `filename` as the code objects' file name, on the current
-/// thread. Callers that may meet hostile input use [`compile_isolated`].
+/// thread, which needs a large stack for deep sources (the native
+/// backend runs it on [`CompileThreads`](super::threads::CompileThreads)).
 pub fn compile_text(text: &str, filename: &str, optimize: u8) -> Result<Compiled, FallbackReason> {
     let options =
         ParseOptions::from(ParseMode::Module).with_target_version(RuffPythonVersion::PY314);
@@ -116,28 +113,7 @@ pub fn compile_text(text: &str, filename: &str, optimize: u8) -> Result<Compiled
     Ok(Compiled { code, identifiers })
 }
 
-/// [`compile_text`] on a thread of its own with a large stack, a panic
-/// turned into [`FallbackReason::Panic`] (and kept off stderr).
-pub fn compile_isolated(
-    text: &str,
-    filename: &str,
-    optimize: u8,
-) -> Result<Compiled, FallbackReason> {
-    std::thread::scope(|scope| {
-        let worker = std::thread::Builder::new()
-            .name("native-compile".into())
-            .stack_size(COMPILE_STACK_BYTES)
-            .spawn_scoped(scope, || {
-                quiet_panics::run(|| compile_text(text, filename, optimize))
-            });
-        match worker {
-            Ok(handle) => handle.join().unwrap_or(Err(FallbackReason::Panic)),
-            Err(_) => Err(FallbackReason::Panic),
-        }
-    })
-}
-
-mod quiet_panics {
+pub(super) mod quiet_panics {
     //! Panics inside the native compiler are expected failures (the
     //! source falls back to CPython), so they must not print the default
     //! panic message on stderr, whose contents must stay CPython's.

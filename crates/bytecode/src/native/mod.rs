@@ -28,9 +28,10 @@ pub mod fixup;
 pub mod positions;
 pub mod screen;
 pub mod shape;
+pub mod threads;
 pub mod verify;
 
-pub use compile::{Compiled, FallbackReason, compile_isolated, compile_text};
+pub use compile::{Compiled, FallbackReason, compile_text};
 
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
@@ -86,6 +87,7 @@ pub enum Provenance {
 pub struct NativeCompiler<F> {
     fallback: F,
     concurrency: usize,
+    threads: threads::CompileThreads,
     /// Why every source must go to the fallback, when the environment
     /// changes how CPython compiles.
     environment: Option<FallbackReason>,
@@ -99,9 +101,11 @@ impl<F: Compiler> NativeCompiler<F> {
         if version != NATIVE_VERSION {
             return Err(UnsupportedTarget { version });
         }
+        let concurrency = concurrency.max(1);
         Ok(NativeCompiler {
             fallback,
-            concurrency: concurrency.max(1),
+            concurrency,
+            threads: threads::CompileThreads::start(concurrency),
             environment: environment_override(),
         })
     }
@@ -140,15 +144,20 @@ impl<F: Compiler> NativeCompiler<F> {
             Some(dfile) if !dfile.as_os_str().is_empty() => dfile.as_os_str(),
             _ => request.filename.as_os_str(),
         };
-        let filename: Vec<u32> = pystr::fsdecode(name.as_bytes()).collect();
-        let display_name = name.to_string_lossy();
+        let text: std::sync::Arc<str> = text.into();
+        let filename: std::sync::Arc<[u32]> = pystr::fsdecode(name.as_bytes()).collect();
+        let display_name: std::sync::Arc<str> = name.to_string_lossy().into();
         let levels = request
             .optimizations
             .iter()
             .map(|&level| {
-                let optimize = self.optimize_level(level)?;
-                let compiled = compile_isolated(&text, &display_name, optimize)?;
-                Ok(Ok(pymarshal::write(&convert::module(&compiled, &filename))))
+                let unit = threads::Unit {
+                    text: text.clone(),
+                    display_name: display_name.clone(),
+                    filename: filename.clone(),
+                    optimize: self.optimize_level(level)?,
+                };
+                Ok(Ok(self.threads.compile(unit)?))
             })
             .collect::<Result<_, FallbackReason>>()?;
         Ok(CompileOutput {
