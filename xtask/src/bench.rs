@@ -73,8 +73,8 @@ fn tools(ours: &Path) -> Vec<Tool> {
             }),
             versions: None,
         },
-        ours_with("ours (cpython workers)", &ours, "cpython", None),
-        ours_with("ours (native)", &ours, "native", Some(&["3.14"])),
+        ours_with("ours (cpython workers)", ours, "cpython", None),
+        ours_with("ours (native)", ours, "native", Some(&["3.14"])),
     ]
 }
 

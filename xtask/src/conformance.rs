@@ -111,7 +111,9 @@ pub fn run(args: &ConformanceArgs, ours: &Path) -> Result<()> {
             ours_command.args(["--backend", backend]);
         }
         if native {
-            ours_command.args(["--report", "json", "--report-file"]).arg(&report);
+            ours_command
+                .args(["--report", "json", "--report-file"])
+                .arg(&report);
         }
         let mine = ours_command
             .arg("--python")
@@ -241,7 +243,9 @@ fn compare_trees(
     for (path, entry) in theirs {
         match ours.get(path) {
             None => out.push(format!("{}: only CPython wrote it", path.display())),
-            Some(mine) if path.extension().is_some_and(|e| e == "pyc") && same_but_bytes(entry, mine) => {
+            Some(mine)
+                if path.extension().is_some_and(|e| e == "pyc") && same_but_bytes(entry, mine) =>
+            {
                 pycs.push(path.clone());
             }
             Some(mine) if mine != entry => out.push(format!(

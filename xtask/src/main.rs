@@ -122,7 +122,10 @@ fn test() -> Result<()> {
 /// synthetic corpus and the popular packages: every pyc it writes must
 /// hold CPython's code objects (compared with a fresh `-j 1` run, the
 /// bytes it aims at).
-fn native_conformance(python: &compileall_tests::pythons::Python, ours: &std::path::Path) -> Result<()> {
+fn native_conformance(
+    python: &compileall_tests::pythons::Python,
+    ours: &std::path::Path,
+) -> Result<()> {
     let corpora = compileall_tests::workspace_root().join("target/corpora");
     let mut dirs = vec![python.stdlib.clone()];
     for name in ["synthetic", "popular"] {

@@ -143,7 +143,7 @@ fn snippets_of_cpythons_test_suite() {
     let snippets: Vec<Vec<u8>> = String::from_utf8(listing.stdout)
         .unwrap()
         .lines()
-        .map(|line| decode_hex(line))
+        .map(decode_hex)
         .collect();
     assert!(snippets.len() > 1000, "only {} snippets", snippets.len());
 

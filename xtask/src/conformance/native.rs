@@ -92,7 +92,9 @@ pub fn summarize(report: &Path, roots: &Roots<'_>, differing: &[PathBuf]) -> Res
             identical -= 1;
         }
         if let Some(difference) = code_difference(roots, path)? {
-            summary.differences.push(format!("{}: {difference}", path.display()));
+            summary
+                .differences
+                .push(format!("{}: {difference}", path.display()));
         }
     }
     summary.identical_pycs = identical;

@@ -85,7 +85,10 @@ fn serve(queue: &Receiver<Job>) {
     for Job { unit, reply } in queue {
         let result = quiet_panics::run(|| {
             let compiled = compile_text(&unit.text, &unit.display_name, unit.optimize)?;
-            Ok(pymarshal::write(&convert::module(&compiled, &unit.filename)))
+            Ok(pymarshal::write(&convert::module(
+                &compiled,
+                &unit.filename,
+            )))
         });
         let _ = reply.send(result);
     }
