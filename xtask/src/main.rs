@@ -13,6 +13,7 @@ mod corpus;
 mod fixtures;
 mod popular;
 mod pythons;
+mod semantics;
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -43,6 +44,8 @@ enum Task {
     Conformance(conformance::ConformanceArgs),
     /// Time our compileall against python -m compileall
     Bench(bench::BenchArgs),
+    /// Run CPython's test modules on its own pycs and on native ones
+    Semantics(semantics::SemanticsArgs),
 }
 
 fn main() -> Result<()> {
@@ -52,6 +55,7 @@ fn main() -> Result<()> {
         Task::Test => test(),
         Task::Conformance(args) => conformance::run(&args, &build_release()?),
         Task::Bench(args) => bench::run(&args, &build_release()?),
+        Task::Semantics(args) => semantics::run(&args, &build_release()?),
     }
 }
 
