@@ -557,3 +557,84 @@ fn library_example_compiles_like_cpython() {
     assert_eq!(output.status.code(), expected.status.code());
     assert_eq!(scenarios::snapshot(&theirs), scenarios::snapshot(&mine));
 }
+
+/// With the interpreter's handshake on record, a run the native backend
+/// can do alone starts no interpreter: nothing to do, or sources it
+/// compiles itself. Anything the record depends on (here an environment
+/// variable) makes the run ask the interpreter again, and a source the
+/// native backend declines starts it when needed. The pycs are CPython's.
+#[test]
+fn recorded_interpreter_starts_only_when_needed() {
+    let Some(python) = pythons::require("3.14", "interpreter records") else {
+        return;
+    };
+    let scratch = tempfile::tempdir().unwrap();
+    let starts = scratch.path().join("starts");
+    let wrapper = scratch.path().join("python");
+    std::fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\necho started >> '{}'\nexec '{}' \"$@\"\n",
+            starts.display(),
+            python.executable.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(
+        &wrapper,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let tree = scratch.path().join("t");
+    Tree::new().file("pkg/a.py", "x = 1\n").build(&tree);
+    let run = |extra_env: Option<(&str, &str)>| {
+        let mut command = Command::new(scenarios::binary());
+        command
+            .arg("--python")
+            .arg(&wrapper)
+            .args(["-q", "pkg"])
+            .env("XDG_CACHE_HOME", scratch.path().join("cache"))
+            .current_dir(&tree);
+        if let Some((name, value)) = extra_env {
+            command.env(name, value);
+        }
+        let output = command.output().unwrap();
+        assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+        std::fs::read_to_string(&starts)
+            .unwrap_or_default()
+            .lines()
+            .count()
+    };
+    assert_eq!(run(None), 1, "the first run asks the interpreter");
+    assert_eq!(run(None), 1, "nothing to do: no interpreter");
+    touch(&tree.join("pkg/a.py"), "x = 2\n");
+    assert_eq!(run(None), 1, "compiled natively: no interpreter");
+    assert_eq!(
+        run(Some(("COMPILEALL_TEST", "1"))),
+        2,
+        "another environment: asked again"
+    );
+    touch(&tree.join("pkg/b.py"), "def f(:\n");
+    let output = Command::new(scenarios::binary())
+        .arg("--python")
+        .arg(&wrapper)
+        .args(["-q", "pkg"])
+        .env("XDG_CACHE_HOME", scratch.path().join("cache"))
+        .current_dir(&tree)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        text(&output.stdout).contains("SyntaxError: invalid syntax"),
+        "{}",
+        text(&output.stdout)
+    );
+    let count = std::fs::read_to_string(&starts).unwrap().lines().count();
+    assert_eq!(count, 3, "a syntax error goes to CPython, which starts");
+    // What the runs wrote is what CPython writes.
+    let pyc = tree.join("pkg/__pycache__/a.cpython-314.pyc");
+    let ours_pyc = std::fs::read(&pyc).unwrap();
+    std::fs::remove_file(&pyc).unwrap();
+    cpython(&python, &tree, &["-q", "pkg/a.py"]);
+    assert_eq!(std::fs::read(&pyc).unwrap(), ours_pyc);
+}

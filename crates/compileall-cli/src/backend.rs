@@ -19,6 +19,7 @@ use bytecode::native::{NATIVE_VERSION, NativeCompiler};
 use bytecode::{BackendError, Compiler, CompilerProcess};
 
 use crate::cli::{Backend as BackendChoice, Invocation};
+use crate::interpreters::Records;
 
 /// The compiler for one target, and the target's answers to what
 /// compileall asks its interpreter.
@@ -61,9 +62,30 @@ impl TargetCompiler {
 
     /// The one place a target's compiler is made: the pool always (its
     /// handshake tells the target's version), the native backend in front
-    /// of it for 3.14 unless `--backend cpython`.
+    /// of it for 3.14 unless `--backend cpython`. When the native backend
+    /// will compile and the interpreter's handshake is on record
+    /// ([`crate::interpreters`]), the pool starts no worker until one is
+    /// needed.
     fn build(python: &Path, settings: Settings) -> Result<Self, BackendError> {
-        let pool = CpythonPool::start(python, settings.pool)?;
+        let records = Records::locate();
+        let recorded = records
+            .as_ref()
+            .filter(|_| settings.backend != BackendChoice::Cpython && !settings.compiles_path)
+            .and_then(|records| records.load(python))
+            .and_then(|handshake| {
+                CpythonPool::from_handshake(python, settings.pool.clone(), &handshake).ok()
+            })
+            .filter(|pool| pool.target().version == NATIVE_VERSION);
+        let pool = match recorded {
+            Some(pool) => pool,
+            None => {
+                let pool = CpythonPool::start(python, settings.pool)?;
+                if let Some(records) = &records {
+                    records.store(python, pool.handshake(), &pool.environment().sys_path);
+                }
+                pool
+            }
+        };
         let native = match settings.backend {
             BackendChoice::Cpython => false,
             BackendChoice::Auto => pool.target().version == NATIVE_VERSION,
@@ -124,6 +146,9 @@ impl Starting {
 struct Settings {
     /// `--backend`.
     backend: BackendChoice,
+    /// No `FILE|DIR` and no `-i`: compileall compiles `sys.path`, which a
+    /// recorded handshake may no longer tell right.
+    compiles_path: bool,
     /// The CPython worker pool.
     pool: PoolOptions,
     /// Native compile threads.
@@ -135,6 +160,7 @@ impl Settings {
         let pool = pool_options(invocation);
         Settings {
             backend: invocation.backend,
+            compiles_path: invocation.dests.is_empty() && invocation.flist.is_none(),
             threads: pool.max_workers,
             pool,
         }

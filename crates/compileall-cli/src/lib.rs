@@ -94,6 +94,7 @@ mod session;
 // The binary's pieces: the command line, interpreters, Ctrl-C, the terminal.
 pub mod cli;
 mod discover;
+mod interpreters;
 mod interrupt;
 mod terminal;
 

@@ -32,6 +32,12 @@ use watchdog::Watchdog;
 /// The worker program, run with `python -c`.
 const WORKER_PY: &str = include_str!("worker.py");
 
+/// The program every worker runs; what its handshake holds depends on it,
+/// so a record of a handshake is only good for the same program.
+pub fn worker_program() -> &'static str {
+    WORKER_PY
+}
+
 /// How a [`CpythonPool`] runs its workers.
 ///
 /// ```
@@ -144,6 +150,8 @@ pub struct Environment {
 pub struct CpythonPool {
     target: Target,
     environment: Environment,
+    /// The handshake frame the target's facts were read from.
+    handshake: Vec<u8>,
     options: PoolOptions,
     shared: Arc<Shared>,
     watchdog: Watchdog,
@@ -212,20 +220,55 @@ impl CpythonPool {
     /// ```
     pub fn start(python: &Path, options: PoolOptions) -> Result<Self, BackendError> {
         let (worker, handshake) = Worker::spawn(python, options.first_worker)?;
+        Ok(CpythonPool::new(python, options, handshake, vec![worker]))
+    }
+
+    /// A pool for `python` whose facts come from a handshake it sent
+    /// before ([`handshake`](Self::handshake)), with no worker yet: the
+    /// first request that needs one starts it, and each new worker must
+    /// report the same magic number. A run that never needs the
+    /// interpreter (every source up to date, or compiled natively) never
+    /// starts it.
+    ///
+    /// ```no_run
+    /// use std::path::Path;
+    /// use bytecode::Compiler;
+    /// use bytecode::cpython::{CpythonPool, PoolOptions};
+    ///
+    /// let python = Path::new("python3");
+    /// let recorded = CpythonPool::start(python, PoolOptions::default())?.handshake().to_vec();
+    /// let lazy = CpythonPool::from_handshake(python, PoolOptions::default(), &recorded)?;
+    /// assert_eq!(lazy.target().cache_tag.as_deref(), Some("cpython-311"));
+    /// # Ok::<(), bytecode::BackendError>(())
+    /// ```
+    pub fn from_handshake(
+        python: &Path,
+        options: PoolOptions,
+        handshake: &[u8],
+    ) -> Result<Self, BackendError> {
+        let handshake = Handshake::parse(handshake).map_err(|reason| BackendError::Start {
+            python: python.to_owned(),
+            reason: format!("recorded handshake: {reason}"),
+        })?;
+        Ok(CpythonPool::new(python, options, handshake, Vec::new()))
+    }
+
+    fn new(python: &Path, options: PoolOptions, handshake: Handshake, idle: Vec<Worker>) -> Self {
         let Handshake {
             target,
             environment,
+            frame,
         } = handshake;
         let options = PoolOptions {
             max_workers: options.max_workers.max(1),
             ..options
         };
-        Ok(CpythonPool {
+        CpythonPool {
             shared: Arc::new(Shared {
                 python: python.to_owned(),
                 magic: target.magic,
                 state: Mutex::new(PoolState {
-                    idle: vec![worker],
+                    idle,
                     busy: Vec::new(),
                     starting: Vec::new(),
                     spawn_error: None,
@@ -235,9 +278,16 @@ impl CpythonPool {
             }),
             target,
             environment,
+            handshake: frame,
             options,
             watchdog: Watchdog::start(),
-        })
+        }
+    }
+
+    /// The handshake the interpreter sent, for
+    /// [`from_handshake`](Self::from_handshake) in a later run.
+    pub fn handshake(&self) -> &[u8] {
+        &self.handshake
     }
 
     /// What the interpreter reported about its environment.
@@ -608,6 +658,8 @@ impl Field {
 struct Handshake {
     target: Target,
     environment: Environment,
+    /// The frame they were read from.
+    frame: Vec<u8>,
 }
 
 impl Handshake {
@@ -617,6 +669,7 @@ impl Handshake {
         Ok(Handshake {
             target: fields.target()?,
             environment: fields.environment()?,
+            frame: bytes.to_vec(),
         })
     }
 }
