@@ -4,8 +4,10 @@
 //!   against;
 //! - `fixtures`: record what those interpreters answer, under `tests/`;
 //! - `test`: everything CI runs (provision, build, test, conformance);
-//! - `conformance`: compile a tree with both tools and report differences;
-//! - `bench`: time both tools side by side.
+//! - `conformance`: compile a tree with both tools and report differences
+//!   (`--backend native`: code objects compared, fallbacks counted);
+//! - `semantics`: CPython's own test modules on native pycs and on CPython's;
+//! - `bench`: time the tools side by side.
 
 mod bench;
 mod conformance;
