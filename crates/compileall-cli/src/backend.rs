@@ -92,11 +92,14 @@ impl TargetCompiler {
             BackendChoice::Native => true,
         };
         let compiler = if native {
-            let native =
-                NativeCompiler::new(pool, settings.threads).map_err(|err| BackendError::Start {
-                    python: python.to_owned(),
-                    reason: err.to_string(),
-                })?;
+            let native = NativeCompiler::new(
+                pool.with_max_workers(fallback_workers(settings.threads)),
+                settings.threads,
+            )
+            .map_err(|err| BackendError::Start {
+                python: python.to_owned(),
+                reason: err.to_string(),
+            })?;
             Backend::Native(native)
         } else {
             Backend::Cpython(pool)
@@ -165,6 +168,14 @@ impl Settings {
             pool,
         }
     }
+}
+
+/// CPython workers behind the native backend for `threads` compile
+/// threads: half as many. They compile only what it declines (a few files
+/// in a hundred), and every worker costs an interpreter with compileall's
+/// state; a tree where many sources fall back still gets parallel workers.
+fn fallback_workers(threads: usize) -> usize {
+    (threads / 2).max(1)
 }
 
 /// The pool for `-j N`: up to N workers (one per CPU for `-j 0`), each

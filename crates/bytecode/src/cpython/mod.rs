@@ -284,6 +284,25 @@ impl CpythonPool {
         }
     }
 
+    /// The same pool, starting at most `max_workers` workers from now on
+    /// (at least one): a pool behind the native backend compiles only the
+    /// few sources it declines.
+    ///
+    /// ```no_run
+    /// use std::path::Path;
+    /// use bytecode::Compiler;
+    /// use bytecode::cpython::{CpythonPool, PoolOptions};
+    ///
+    /// let options = PoolOptions { max_workers: 8, ..PoolOptions::default() };
+    /// let pool = CpythonPool::start(Path::new("python3"), options)?.with_max_workers(2);
+    /// assert_eq!(pool.max_concurrency(), 2);
+    /// # Ok::<(), bytecode::BackendError>(())
+    /// ```
+    pub fn with_max_workers(mut self, max_workers: usize) -> Self {
+        self.options.max_workers = max_workers.max(1);
+        self
+    }
+
     /// The handshake the interpreter sent, for
     /// [`from_handshake`](Self::from_handshake) in a later run.
     pub fn handshake(&self) -> &[u8] {
