@@ -28,9 +28,10 @@ pub enum Shape {
     /// `global __doc__` in a function: CPython then stores the module's
     /// docstring with `STORE_GLOBAL`, rustpython-codegen with `STORE_NAME`.
     GlobalDoc,
-    /// An assignment expression inside a list, set or dict comprehension:
-    /// rustpython-codegen marks the inlined comprehension's variables
-    /// differently from CPython.
+    /// An assignment expression inside a list, set or dict comprehension
+    /// at module level: rustpython-codegen marks the inlined
+    /// comprehension's variables differently from CPython there (in
+    /// functions and classes it agrees).
     WalrusInComprehension,
     /// Under `-OO`, a body that is only a docstring whose first line is
     /// shorter than four bytes from its start: both compilers put a `pass`
@@ -48,7 +49,7 @@ impl Shape {
             Shape::AsyncGeneratorCall => "all/any/tuple of an async generator expression",
             Shape::NestedFormatSpec => "f-string format spec nested two deep",
             Shape::DocstringLineBreak => "docstring with an unusual line break",
-            Shape::WalrusInComprehension => "assignment expression in a comprehension",
+            Shape::WalrusInComprehension => "assignment expression in a module-level comprehension",
             Shape::GlobalDoc => "global __doc__",
             Shape::ShortDocstringBody => "body of only a short-lined docstring under -OO",
         }
@@ -168,7 +169,9 @@ impl<'a> Visitor<'a> for Checker<'a> {
             Expr::Call(call) if inlined_async_generator(call) => {
                 self.problem.get_or_insert(Shape::AsyncGeneratorCall);
             }
-            Expr::ListComp(_) | Expr::SetComp(_) | Expr::DictComp(_) if has_walrus(expr) => {
+            Expr::ListComp(_) | Expr::SetComp(_) | Expr::DictComp(_)
+                if self.scopes.len() == 1 && has_walrus(expr) =>
+            {
                 self.problem.get_or_insert(Shape::WalrusInComprehension);
             }
             Expr::Lambda(_) | Expr::Generator(_) => {
