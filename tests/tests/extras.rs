@@ -320,6 +320,12 @@ fn inspect_reads_headers_as_importlib_does() {
     assert!(shown.contains("(unchecked hash)"), "{shown}");
     assert_eq!(shown.matches("(valid)").count(), 2, "{shown}");
     assert!(shown.contains("STORE_NAME"), "no disassembly:\n{shown}");
+    // The body read without an interpreter: `x = 1` is one code object,
+    // compiled by CPython as `m.py`.
+    assert!(
+        shown.contains("code:    1 code objects, file \"m.py\""),
+        "{shown}"
+    );
 
     touch(&root.join("m.py"), "x = 22\n");
     let verdict = Command::new(&python.executable)

@@ -1,6 +1,7 @@
 //! `compileall inspect FILE.pyc...`: what a pyc's header says, whether it
-//! is still valid for its source, and its disassembly by an interpreter of
-//! its version.
+//! is still valid for its source, what its code objects are (3.14 pycs,
+//! read with `pymarshal`, no interpreter needed), and its disassembly by an
+//! interpreter of its version.
 
 use std::fmt;
 use std::io;
@@ -30,6 +31,55 @@ pub struct Inspection {
     pub source: Option<(PathBuf, Result<(), String>)>,
     /// Why the file could not be read, if it could not.
     pub error: Option<String>,
+    /// What the body holds, for pycs in the marshal format `pymarshal`
+    /// reads (CPython 3.14's).
+    pub body: Option<Body>,
+}
+
+/// A pyc's body, as the marshal reader found it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Body {
+    /// A module's code object.
+    Code {
+        /// `co_filename`.
+        filename: String,
+        /// Code objects in all, the module's included.
+        code_objects: usize,
+    },
+    /// Readable, but not a code object (its type's name).
+    NotCode(&'static str),
+    /// Not readable as marshal data: why.
+    Unreadable(String),
+}
+
+impl Body {
+    /// Reads a 3.14 pyc's body (after its 16-byte header).
+    fn read(body: &[u8]) -> Body {
+        match pymarshal::read(body) {
+            Ok(object) => match &*object {
+                pymarshal::Object::Code(code) => Body::Code {
+                    filename: match &*code.filename {
+                        pymarshal::Object::Str(text) => text.to_string_lossy(),
+                        other => other.to_string(),
+                    },
+                    code_objects: count_code(&object),
+                },
+                other => Body::NotCode(other.type_name()),
+            },
+            Err(err) => Body::Unreadable(err.to_string()),
+        }
+    }
+}
+
+/// Code objects in `object`, nested ones included.
+fn count_code(object: &pymarshal::Object) -> usize {
+    match object {
+        pymarshal::Object::Code(code) => 1 + count_code(&code.consts),
+        pymarshal::Object::Tuple(items) | pymarshal::Object::FrozenSet(items) => {
+            items.iter().map(|item| count_code(item)).sum()
+        }
+        _ => 0,
+    }
 }
 
 /// Reads and judges one pyc.
@@ -69,6 +119,7 @@ pub fn inspect(path: &Path) -> Inspection {
         header: None,
         source: None,
         error: None,
+        body: None,
     };
     let data = match std::fs::read(path) {
         Ok(data) => data,
@@ -86,6 +137,12 @@ pub fn inspect(path: &Path) -> Inspection {
     if pep552 {
         inspection.header = PycHeader::parse(&data);
     }
+    if inspection
+        .version
+        .is_some_and(|info| info.version == MARSHAL_VERSION)
+    {
+        inspection.body = data.get(PYC_HEADER..).map(Body::read);
+    }
     if let (Some(info), Some(magic)) = (inspection.version, inspection.magic) {
         inspection.source = find_source(path, info).map(|source| {
             let verdict = judge(&data, magic, &source, pep552);
@@ -94,6 +151,12 @@ pub fn inspect(path: &Path) -> Inspection {
     }
     inspection
 }
+
+/// The release line whose marshal format `pymarshal` reads.
+const MARSHAL_VERSION: pyc_format::PythonVersion = pyc_format::PythonVersion::new(3, 14);
+
+/// Bytes of a 3.7+ pyc header.
+const PYC_HEADER: usize = 16;
 
 /// The source of a pyc: by PEP 3147 rules for its version's cache tag, or
 /// the legacy `x.pyc` next to `x.py`.
@@ -166,11 +229,25 @@ impl fmt::Display for Inspection {
             None => writeln!(f, "  header:  not a valid PEP 552 header")?,
         }
         match &self.source {
-            Some((source, Ok(()))) => writeln!(f, "  source:  {} (valid)", source.display()),
+            Some((source, Ok(()))) => writeln!(f, "  source:  {} (valid)", source.display())?,
             Some((source, Err(why))) => {
-                writeln!(f, "  source:  {} (NOT valid: {why})", source.display())
+                writeln!(f, "  source:  {} (NOT valid: {why})", source.display())?
             }
-            None => writeln!(f, "  source:  not found"),
+            None => writeln!(f, "  source:  not found")?,
+        }
+        match &self.body {
+            Some(Body::Code {
+                filename,
+                code_objects,
+            }) => writeln!(
+                f,
+                "  code:    {code_objects} code objects, file {filename:?}"
+            ),
+            Some(Body::NotCode(type_name)) => {
+                writeln!(f, "  code:    not a code object ({type_name})")
+            }
+            Some(Body::Unreadable(why)) => writeln!(f, "  code:    unreadable marshal data: {why}"),
+            None => Ok(()),
         }
     }
 }
