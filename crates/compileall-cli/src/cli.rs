@@ -250,7 +250,8 @@ pub struct Args {
     pub hardlink_dupes: bool,
 
     /// The Python interpreter to compile for; repeat to compile for several
-    /// in one run [default: $VIRTUAL_ENV's python, else python3 on PATH]
+    /// in one run [default: $VIRTUAL_ENV's python, else that of the virtual
+    /// environment this binary is installed in, else python3 on PATH]
     #[arg(long, value_name = "PATH", action = ArgAction::Append, help_heading = "Target")]
     pub python: Vec<PathBuf>,
 
