@@ -50,7 +50,7 @@ pub fn default_excludes() -> Vec<String> {
 
 /// What one file system entry looks like after a run.
 #[derive(Clone, Debug, PartialEq, Eq)]
-struct Entry {
+pub(crate) struct Entry {
     kind: char,
     mode: u32,
     size: u64,
@@ -170,7 +170,12 @@ pub fn run(args: &ConformanceArgs, ours: &Path) -> Result<()> {
     Ok(())
 }
 
-fn compare_outputs(cpython: &Output, ours: &Output, ordered: bool, out: &mut Vec<String>) {
+pub(crate) fn compare_outputs(
+    cpython: &Output,
+    ours: &Output,
+    ordered: bool,
+    out: &mut Vec<String>,
+) {
     if cpython.status.code() != ours.status.code() {
         out.push(format!(
             "exit status: CPython {:?}, ours {:?}",
@@ -239,7 +244,7 @@ fn normalize_temp_names(line: &str) -> String {
 
 /// Every difference between the trees, except pycs whose only difference
 /// is their bytes: those go to `pycs` (for the caller to judge).
-fn compare_trees(
+pub(crate) fn compare_trees(
     theirs: &BTreeMap<PathBuf, Entry>,
     ours: &BTreeMap<PathBuf, Entry>,
     pycs: &mut Vec<PathBuf>,
@@ -279,7 +284,7 @@ fn same_but_bytes(theirs: &Entry, ours: &Entry) -> bool {
         }
 }
 
-fn snapshot(root: &Path) -> Result<BTreeMap<PathBuf, Entry>> {
+pub(crate) fn snapshot(root: &Path) -> Result<BTreeMap<PathBuf, Entry>> {
     let mut entries = BTreeMap::new();
     let mut inodes: HashMap<u64, Vec<PathBuf>> = HashMap::new();
     visit(root, root, &mut entries, &mut inodes)?;

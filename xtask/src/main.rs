@@ -13,9 +13,11 @@ mod bench;
 mod conformance;
 mod corpus;
 mod fixtures;
+mod packaging;
 mod popular;
 mod pythons;
 mod semantics;
+mod wheel;
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -90,6 +92,7 @@ fn test() -> Result<()> {
     let manifest = pythons::run(&pythons::PythonsArgs::default())?;
     cargo(&["build", "--workspace", "--all-targets"])?;
     cargo(&["test", "--workspace"])?;
+    packaging::check()?;
 
     // Whole standard libraries through both tools: 3.11's, and 3.14's,
     // which includes CPython's own test suite (libpython3.14-testsuite).
@@ -120,6 +123,13 @@ fn test() -> Result<()> {
         if version == "3.14" {
             native_conformance(python, &ours)?;
         }
+    }
+    // Last: the wheel build reuses the release build above.
+    match manifest.pythons.iter().find(|p| p.source == "host") {
+        Some(host) => wheel::check(host)?,
+        None => eprintln!(
+            "SKIPPED the wheel test: no host python3 (it builds, installs into and compares with a venv of it)"
+        ),
     }
     Ok(())
 }

@@ -12,8 +12,10 @@
 //! - [`cpython::CpythonPool`]: persistent worker processes of a real CPython
 //!   interpreter (any version), fed over pipes. Byte-for-byte what that
 //!   interpreter's `py_compile` produces, because it *is* that interpreter.
-//! - A native backend (no interpreter at all) is planned; it implements the
-//!   same trait and reports its [`Target`] from the `pyc-format` tables.
+//! - [`native::NativeCompiler`]: no interpreter, for CPython 3.14 targets:
+//!   RustPython's parser and compiler in this process, each source it is not
+//!   certain to compile exactly as CPython does handed to a fallback
+//!   `Compiler` (a `CpythonPool` of the same target).
 //!
 //! ```no_run
 //! use std::path::Path;
