@@ -3,7 +3,8 @@
 //! - `pythons`: provision the real CPython interpreters the tests compare
 //!   against;
 //! - `fixtures`: record what those interpreters answer, under `tests/`;
-//! - `test`: everything CI runs (provision, build, test, conformance);
+//! - `test`: everything CI runs (provision, build, test, conformance, the
+//!   crates packaging check, the wheel built and installed in a fresh venv);
 //! - `conformance`: compile a tree with both tools and report differences
 //!   (`--backend native`: code objects compared, fallbacks counted);
 //! - `semantics`: CPython's own test modules on native pycs and on CPython's;
