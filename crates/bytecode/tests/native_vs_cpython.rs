@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use bytecode::cpython::{CpythonPool, PoolOptions};
-use bytecode::native::{NativeCompiler, Provenance};
-use bytecode::{CompileOutput, CompileRequest, Compiler, CompilerProcess};
+use bytecode::native::NativeCompiler;
+use bytecode::{CompileOutput, CompileRequest, CompiledBy, Compiler, CompilerProcess};
 
 /// Optimization levels every source is compiled at.
 const LEVELS: &[i32] = &[0, 1, 2];
@@ -52,10 +52,10 @@ fn compare<F: Compiler>(native: &NativeCompiler<F>, source: &[u8]) -> Result<boo
         source: source.to_vec(),
         problem,
     };
-    let (ours, provenance) = native
-        .compile_with_provenance(&request)
+    let ours = native
+        .compile(&request)
         .map_err(|err| fail(format!("native backend error: {err}")))?;
-    if provenance != Provenance::Native {
+    if ours.compiled_by != CompiledBy::Native {
         return Ok(false);
     }
     let cpython = native

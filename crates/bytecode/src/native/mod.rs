@@ -12,7 +12,8 @@
 //! 4. `compile_top` at each optimization level, with SyntaxWarnings
 //!    caught; then [`fixup`] brings the code objects to what CPython 3.14
 //!    produces where rustpython-codegen differs.
-//! 5. marshalling.
+//! 5. [`convert`] to a marshal object graph, whose bytecode [`verify`]
+//!    checks for what CPython's optimizer never leaves; marshalling.
 //!
 //! Any step that is not certain to give CPython's result declines with a
 //! [`FallbackReason`], and the whole source goes to the CPython backend
@@ -71,15 +72,6 @@ impl std::fmt::Display for UnsupportedTarget {
 
 impl std::error::Error for UnsupportedTarget {}
 
-/// What [`NativeCompiler::compile_with_provenance`] did with one source.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Provenance {
-    /// Compiled natively, every level.
-    Native,
-    /// Compiled by the fallback backend, for this reason.
-    Fallback(FallbackReason),
-}
-
 /// The native backend as a [`Compiler`]: compiles in-process on the
 /// calling thread's behalf, and hands every source it declines to
 /// `fallback` (a CPython 3.14 backend), which also supplies the target's
@@ -113,23 +105,6 @@ impl<F: Compiler> NativeCompiler<F> {
     /// The backend that compiles what the native one declines.
     pub fn fallback(&self) -> &F {
         &self.fallback
-    }
-
-    /// [`Compiler::compile`], saying which backend compiled the source.
-    pub fn compile_with_provenance(
-        &self,
-        request: &CompileRequest<'_>,
-    ) -> Result<(CompileOutput, Provenance), BackendError> {
-        match self.compile_natively(request) {
-            Ok(output) => Ok((output, Provenance::Native)),
-            Err(reason) => {
-                let mut output = self.fallback.compile(request)?;
-                output.compiled_by = CompiledBy::Fallback {
-                    reason: reason.to_string(),
-                };
-                Ok((output, Provenance::Fallback(reason)))
-            }
-        }
     }
 
     fn compile_natively(
@@ -197,9 +172,19 @@ impl<F: Compiler> Compiler for NativeCompiler<F> {
         self.fallback.target()
     }
 
+    /// Compiles natively; a source the native backend declines goes to the
+    /// fallback, and the output says so ([`CompiledBy::Fallback`]).
     fn compile(&self, request: &CompileRequest<'_>) -> Result<CompileOutput, BackendError> {
-        self.compile_with_provenance(request)
-            .map(|(output, _)| output)
+        match self.compile_natively(request) {
+            Ok(output) => Ok(output),
+            Err(reason) => {
+                let mut output = self.fallback.compile(request)?;
+                output.compiled_by = CompiledBy::Fallback {
+                    reason: reason.to_string(),
+                };
+                Ok(output)
+            }
+        }
     }
 
     fn repr(&self, name: &OsStr) -> Option<String> {
