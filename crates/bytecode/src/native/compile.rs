@@ -1,5 +1,5 @@
 //! One source through the native pipeline: parse, screen, shape, compile,
-//! fix up, verify; each step may decline with a [`FallbackReason`].
+//! fix up; each step may decline with a [`FallbackReason`].
 
 use std::collections::HashSet;
 use std::fmt;
@@ -13,7 +13,7 @@ use rustpython_compiler_core::{Mode, SourceFileBuilder};
 use super::decode::Undecodable;
 use super::screen::Screened;
 use super::shape::Shape;
-use super::verify::{self, Unfolded};
+use super::verify::Unfolded;
 
 /// Why a source is compiled by CPython instead.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -109,7 +109,6 @@ pub fn compile_text(text: &str, filename: &str, optimize: u8) -> Result<Compiled
         return Err(FallbackReason::Warning);
     }
     super::fixup::to_cpython(&mut code);
-    verify::check(&code).map_err(FallbackReason::Unfolded)?;
     Ok(Compiled { code, identifiers })
 }
 

@@ -53,7 +53,7 @@ const UTF8_BOM: &[u8] = b"\xef\xbb\xbf";
 /// assert_eq!(decode(b"# -*- coding: latin-1 -*-\ns = '\xe9'\n").unwrap(), "# -*- coding: latin-1 -*-\ns = '\u{e9}'\n");
 /// assert_eq!(decode(b"# coding: cp1252\n"), Err(Undecodable::Codec("cp1252".into())));
 /// ```
-pub fn decode(source: &[u8]) -> Result<String, Undecodable> {
+pub fn decode(source: &[u8]) -> Result<Cow<'_, str>, Undecodable> {
     if source.contains(&0) {
         return Err(Undecodable::NulByte);
     }
@@ -75,15 +75,15 @@ pub fn decode(source: &[u8]) -> Result<String, Undecodable> {
         Codec::Ascii => return Err(Undecodable::Invalid),
         Codec::Latin1 => Cow::Owned(body.iter().map(|&b| char::from(b)).collect()),
     };
-    Ok(translate_newlines(&text))
+    Ok(translate_newlines(text))
 }
 
-/// `\r\n` and lone `\r` to `\n`.
-fn translate_newlines(text: &str) -> String {
+/// `\r\n` and lone `\r` to `\n`; the text itself when it has none.
+fn translate_newlines(text: Cow<'_, str>) -> Cow<'_, str> {
     if !text.contains('\r') {
-        return text.to_owned();
+        return text;
     }
-    text.replace("\r\n", "\n").replace('\r', "\n")
+    Cow::Owned(text.replace("\r\n", "\n").replace('\r', "\n"))
 }
 
 /// The coding cookie of the first two lines, as the tokenizer looks for

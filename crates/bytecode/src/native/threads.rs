@@ -10,7 +10,7 @@ use std::thread::JoinHandle;
 use crossbeam_channel::{Receiver, Sender};
 
 use super::compile::{FallbackReason, compile_text, quiet_panics};
-use super::convert;
+use super::{convert, verify};
 
 /// Stack of each compile thread. Reserved, not committed: only the pages a
 /// deep tree touches are ever used.
@@ -85,10 +85,9 @@ fn serve(queue: &Receiver<Job>) {
     for Job { unit, reply } in queue {
         let result = quiet_panics::run(|| {
             let compiled = compile_text(&unit.text, &unit.display_name, unit.optimize)?;
-            Ok(pymarshal::write(&convert::module(
-                &compiled,
-                &unit.filename,
-            )))
+            let module = convert::module(&compiled, &unit.filename);
+            verify::check(&module).map_err(FallbackReason::Unfolded)?;
+            Ok(pymarshal::write(&module))
         });
         let _ = reply.send(result);
     }

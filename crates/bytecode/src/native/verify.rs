@@ -4,7 +4,7 @@
 //! outside the compiler. A code object that holds one is compiled by
 //! CPython instead.
 
-use rustpython_compiler_core::bytecode::{CodeObject, ConstantData};
+use pymarshal::Object;
 
 /// What the bytecode holds that CPython would not have emitted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -36,18 +36,21 @@ mod opcode {
     pub const LOAD_SMALL_INT: u8 = 94;
 }
 
-/// Checks `code` and every code object nested in it.
-pub fn check(code: &CodeObject) -> Result<(), Unfolded> {
-    let instructions = instructions(&code.instructions.original_bytes());
-    if has_iterated_constant_list(&instructions) {
-        return Err(Unfolded::IteratedConstantList);
+/// Checks the code objects in `object` (a converted module: its
+/// `co_code` is the bytes the pyc will hold).
+pub fn check(object: &Object) -> Result<(), Unfolded> {
+    match object {
+        Object::Code(code) => {
+            if let Object::Bytes(co_code) = &*code.code
+                && has_iterated_constant_list(&instructions(co_code))
+            {
+                return Err(Unfolded::IteratedConstantList);
+            }
+            check(&code.consts)
+        }
+        Object::Tuple(items) => items.iter().try_for_each(|item| check(item)),
+        _ => Ok(()),
     }
-    code.constants
-        .iter()
-        .try_for_each(|constant| match constant {
-            ConstantData::Code { code } => check(code),
-            _ => Ok(()),
-        })
 }
 
 /// `(opcode, argument)` pairs of `co_code`, without caches; an
