@@ -11,6 +11,7 @@
 pub mod foundation;
 pub mod hex;
 pub mod oracle;
+pub mod pyc;
 pub mod pythons;
 pub mod scenarios;
 

@@ -816,18 +816,8 @@ fn tree_differences(expected: &Record, ours: &Record, pycs: PycAgreement) -> Vec
 
 /// Two pycs with the same header and equal code objects.
 fn same_code(theirs: &Found, mine: &Found) -> bool {
-    const HEADER: usize = 16;
-    let (Some(t), Some(m)) = (&theirs.contents, &mine.contents) else {
-        return false;
-    };
-    if t.0.len() < HEADER || m.0.len() < HEADER || t.0[..HEADER] != m.0[..HEADER] {
-        return false;
-    }
-    match (
-        pymarshal::read(&t.0[HEADER..]),
-        pymarshal::read(&m.0[HEADER..]),
-    ) {
-        (Ok(a), Ok(b)) => a == b,
+    match (&theirs.contents, &mine.contents) {
+        (Some(t), Some(m)) => crate::pyc::code_difference(&t.0, &m.0).is_none(),
         _ => false,
     }
 }

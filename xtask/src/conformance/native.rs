@@ -110,16 +110,7 @@ fn in_tree(path: &str, name: &str) -> PathBuf {
 
 /// Why two pycs of the same path are not the same code, if they are not.
 fn code_difference(roots: &Roots<'_>, path: &Path) -> Result<Option<String>> {
-    const HEADER: usize = 16;
     let theirs = fs_err::read(roots.cpython.join(roots.name).join(path))?;
     let ours = fs_err::read(roots.ours.join(roots.name).join(path))?;
-    if theirs.len() < HEADER || ours.len() < HEADER || theirs[..HEADER] != ours[..HEADER] {
-        return Ok(Some("headers differ".into()));
-    }
-    let read = |bytes: &[u8]| pymarshal::read(&bytes[HEADER..]).map_err(|err| err.to_string());
-    Ok(match (read(&theirs), read(&ours)) {
-        (Ok(a), Ok(b)) => pymarshal::first_difference(&a, &b).map(|d| d.to_string()),
-        (Err(err), _) => Some(format!("CPython's pyc does not read: {err}")),
-        (_, Err(err)) => Some(format!("our pyc does not read: {err}")),
-    })
+    Ok(compileall_tests::pyc::code_difference(&theirs, &ours))
 }
