@@ -67,11 +67,15 @@ impl TargetCompiler {
     /// ([`crate::interpreters`]), the pool starts no worker until one is
     /// needed.
     fn build(python: &Path, settings: Settings) -> Result<Self, BackendError> {
-        let records = Records::locate();
+        // Records serve the native backend only, so only a run that may
+        // use it reads or writes them.
+        let records = (settings.backend != BackendChoice::Cpython)
+            .then(|| Records::locate(python))
+            .flatten();
         let recorded = records
             .as_ref()
-            .filter(|_| settings.backend != BackendChoice::Cpython && !settings.compiles_path)
-            .and_then(|records| records.load(python))
+            .filter(|_| !settings.compiles_path)
+            .and_then(Records::load)
             .and_then(|handshake| {
                 CpythonPool::from_handshake(python, settings.pool.clone(), &handshake).ok()
             })
@@ -80,8 +84,10 @@ impl TargetCompiler {
             Some(pool) => pool,
             None => {
                 let pool = CpythonPool::start(python, settings.pool)?;
-                if let Some(records) = &records {
-                    records.store(python, pool.handshake(), &pool.environment().sys_path);
+                if let Some(records) = &records
+                    && pool.target().version == NATIVE_VERSION
+                {
+                    records.store(pool.handshake(), &pool.environment().sys_path);
                 }
                 pool
             }

@@ -24,16 +24,20 @@ use std::path::{Path, PathBuf};
 /// What the first line of a record says.
 const FORMAT: &[u8] = b"compileall-interpreter/1\n";
 
-/// The folder of records.
+/// The records of one interpreter in the present circumstances.
 pub struct Records {
     dir: PathBuf,
+    /// Everything the handshake depends on besides `sys.path`'s folders
+    /// ([`circumstances`]).
+    key: Vec<u8>,
 }
 
 impl Records {
-    /// The user's folder of records, created private (0700) if need be;
-    /// `None` where there is no usable one (no home, or a folder that is
-    /// not the user's own or that others can write to).
-    pub fn locate() -> Option<Records> {
+    /// The records of `python`, in the user's folder of records, created
+    /// private (0700) if need be; `None` where there is no usable folder
+    /// (no home, or a folder that is not the user's own or that others can
+    /// write to) or the interpreter cannot be identified.
+    pub fn locate(python: &Path) -> Option<Records> {
         let base = std::env::var_os("XDG_CACHE_HOME")
             .filter(|dir| Path::new(dir).is_absolute())
             .map(PathBuf::from)
@@ -51,15 +55,15 @@ impl Records {
         // Our own user: the owner of our process's /proc entry.
         let uid = fs::metadata("/proc/self").ok()?.uid();
         let private = meta.is_dir() && meta.uid() == uid && meta.permissions().mode() & 0o022 == 0;
-        private.then_some(Records { dir })
+        let key = circumstances(python)?;
+        private.then_some(Records { dir, key })
     }
 
-    /// The handshake recorded for `python` in the present circumstances.
-    pub fn load(&self, python: &Path) -> Option<Vec<u8>> {
-        let key = circumstances(python)?;
-        let data = fs::read(self.file(&key)).ok()?;
+    /// The handshake recorded in these circumstances.
+    pub fn load(&self) -> Option<Vec<u8>> {
+        let data = fs::read(self.file()).ok()?;
         let mut rest = data.strip_prefix(FORMAT)?;
-        if take(&mut rest)? != key.as_slice() {
+        if take(&mut rest)? != self.key.as_slice() {
             return None;
         }
         let folders = take(&mut rest)?;
@@ -69,17 +73,14 @@ impl Records {
         Some(take(&mut rest)?.to_vec())
     }
 
-    /// Records `handshake` (whose `sys.path` is `sys_path`) for `python`,
-    /// atomically; failures are ignored.
-    pub fn store(&self, python: &Path, handshake: &[u8], sys_path: &[PathBuf]) {
-        let Some(key) = circumstances(python) else {
-            return;
-        };
+    /// Records `handshake` (whose `sys.path` is `sys_path`), atomically;
+    /// failures are ignored.
+    pub fn store(&self, handshake: &[u8], sys_path: &[PathBuf]) {
         let mut data = FORMAT.to_vec();
-        for part in [&key[..], &folder_times(sys_path), handshake] {
+        for part in [&self.key[..], &folder_times(sys_path), handshake] {
             put(&mut data, part);
         }
-        let file = self.file(&key);
+        let file = self.file();
         let temporary = file.with_extension(format!("tmp{}", std::process::id()));
         let written = fs::File::create(&temporary)
             .and_then(|mut out| out.write_all(&data))
@@ -89,8 +90,8 @@ impl Records {
         }
     }
 
-    fn file(&self, key: &[u8]) -> PathBuf {
-        self.dir.join(format!("{:016x}", fnv1a(key)))
+    fn file(&self) -> PathBuf {
+        self.dir.join(format!("{:016x}", fnv1a(&self.key)))
     }
 }
 
