@@ -69,6 +69,10 @@ pub struct Target {
     pub version: PythonVersion,
     /// The exact release, such as `3.14.10`.
     pub full_version: String,
+    /// `sys.version`: the release and its build, such as `3.14.10 (main,
+    /// Nov 5 2026, 10:00:00) [GCC 14.2.0]`. Two builds of one release may
+    /// compile differently.
+    pub build: String,
     /// `importlib.util.MAGIC_NUMBER`.
     pub magic: Magic,
     /// `sys.implementation.cache_tag`.
@@ -158,6 +162,22 @@ pub struct CompileOutput {
     pub warnings: Vec<u8>,
     /// Which backend produced it.
     pub compiled_by: CompiledBy,
+    /// What a bytecode cache in front of the backend did, if there is one.
+    pub cache: Option<CacheOutcome>,
+}
+
+/// What a bytecode cache in front of a compiler did for one request
+/// (`compileall --cache-dir`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CacheOutcome {
+    /// Every level came from the cache: nothing was compiled.
+    Hit,
+    /// The backend compiled it; `stored` tells whether the cache took the
+    /// result.
+    Miss {
+        /// Whether every level was stored.
+        stored: bool,
+    },
 }
 
 /// Which backend compiled a source, for reports.
@@ -302,6 +322,23 @@ pub trait Compiler: Send + Sync {
     /// # Ok::<(), bytecode::BackendError>(())
     /// ```
     fn repr(&self, _name: &OsStr) -> Option<String> {
+        None
+    }
+
+    /// How this backend compiles, for the keys of a bytecode cache: a text
+    /// that differs between any two backends (or settings of one) whose
+    /// bytes for the same request and target may differ. The target's
+    /// version, build and magic number, and the program itself, are keyed
+    /// apart. `None`, the default, keeps its output out of caches.
+    ///
+    /// ```
+    /// use bytecode::Compiler;
+    /// use bytecode::testing::{CannedCompiler, target};
+    ///
+    /// let canned = CannedCompiler::new(target(pyc_format::PythonVersion::new(3, 14)));
+    /// assert_eq!(canned.cache_identity().as_deref(), Some("canned"));
+    /// ```
+    fn cache_identity(&self) -> Option<String> {
         None
     }
 

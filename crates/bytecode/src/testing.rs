@@ -69,6 +69,7 @@ pub fn target(version: PythonVersion) -> Target {
     Target {
         version,
         full_version: format!("{version}.0"),
+        build: format!("{version}.0 (canned)"),
         magic: info.magic_bytes(),
         cache_tag: info.cache_tag.map(str::to_owned),
         optimize_flag: 0,
@@ -154,6 +155,10 @@ impl Compiler for CannedCompiler {
         &self.target
     }
 
+    fn cache_identity(&self) -> Option<String> {
+        Some("canned".to_owned())
+    }
+
     fn compile(&self, request: &CompileRequest<'_>) -> Result<CompileOutput, BackendError> {
         self.calls.lock().expect("no panics while held").push(Call {
             filename: request.filename.to_owned(),
@@ -178,6 +183,7 @@ impl Compiler for CannedCompiler {
             levels,
             warnings: Vec::new(),
             compiled_by: CompiledBy::default(),
+            cache: None,
         })
     }
 

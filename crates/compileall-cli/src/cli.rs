@@ -24,8 +24,8 @@ Byte-compiles Python source trees into `__pycache__/*.pyc` exactly as `python -m
 does (same files, bytes, output and exit status), using persistent workers of the target \
 interpreter.
 
-A folder named like a subcommand (`inspect`, `completions`, `man`) is compiled when written as \
-`./inspect`.";
+A folder named like a subcommand (`inspect`, `cache`, `completions`, `man`) is compiled when \
+written as `./inspect`.";
 
 /// The whole command line: a subcommand, or compileall's own arguments.
 ///
@@ -143,6 +143,12 @@ pub enum Command {
         #[arg(long)]
         no_disassembly: bool,
     },
+    /// Show, prune or clear the bytecode cache (`--cache-dir`)
+    Cache {
+        /// What to do
+        #[command(subcommand)]
+        action: CacheAction,
+    },
     /// Print a completion script for a shell
     Completions {
         /// The shell
@@ -150,6 +156,94 @@ pub enum Command {
     },
     /// Print the manual page (roff)
     Man,
+}
+
+/// `compileall cache ...`.
+///
+/// ```
+/// use compileall_cli::cli::{CacheAction, Cli, Command};
+///
+/// let argv = ["compileall", "cache", "prune", "--cache-max-size", "500M", "--cache-dir", "/tmp/c"];
+/// let Some(Command::Cache { action }) = Cli::try_parse_argparse_from(argv).unwrap().command else {
+///     panic!("not cache");
+/// };
+/// let CacheAction::Prune { folder, cache_max_size } = action else { panic!("not prune") };
+/// assert_eq!(cache_max_size, 500 << 20);
+/// assert_eq!(folder.cache_dir.as_deref(), Some("/tmp/c".as_ref()));
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Subcommand)]
+pub enum CacheAction {
+    /// Print the cache's folder, entries and size
+    Info {
+        /// The cache
+        #[command(flatten)]
+        folder: CacheFolder,
+    },
+    /// Remove the least recently used entries until the cache fits its size
+    Prune {
+        /// The cache
+        #[command(flatten)]
+        folder: CacheFolder,
+        /// The size to fit in (bytes, or with K, M, G, T: powers of 1024)
+        #[arg(long, value_name = "SIZE", default_value = DEFAULT_CACHE_MAX_SIZE, value_parser = parse_size)]
+        cache_max_size: u64,
+    },
+    /// Remove every entry
+    Clear {
+        /// The cache
+        #[command(flatten)]
+        folder: CacheFolder,
+    },
+}
+
+/// The folder a `compileall cache` action works on.
+#[derive(Clone, Debug, PartialEq, Eq, clap::Args)]
+pub struct CacheFolder {
+    /// The cache folder
+    #[arg(long, value_name = "DIR", env = "COMPILEALL_CACHE_DIR")]
+    pub cache_dir: Option<PathBuf>,
+}
+
+/// `--cache-max-size`'s default.
+pub const DEFAULT_CACHE_MAX_SIZE: &str = "2G";
+
+/// A size in bytes: a number with an optional K, M, G or T suffix (powers
+/// of 1024; a trailing `B` or `iB` is accepted).
+///
+/// ```
+/// use compileall_cli::cli::parse_size;
+/// assert_eq!(parse_size("2G"), Ok(2 << 30));
+/// assert_eq!(parse_size("512MiB"), Ok(512 << 20));
+/// assert_eq!(parse_size("1000"), Ok(1000));
+/// assert!(parse_size("lots").is_err());
+/// ```
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let trimmed = text.trim();
+    let unit_start = trimmed
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(trimmed.len());
+    let (digits, unit) = trimmed.split_at(unit_start);
+    let shift = match unit
+        .to_ascii_uppercase()
+        .trim_end_matches("IB")
+        .trim_end_matches('B')
+    {
+        "" => 0,
+        "K" => 10,
+        "M" => 20,
+        "G" => 30,
+        "T" => 40,
+        _ => {
+            return Err(format!(
+                "invalid size: {text:?} (a number of bytes, or with K, M, G or T)"
+            ));
+        }
+    };
+    digits
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(1 << shift))
+        .ok_or_else(|| format!("invalid size: {text:?} (a number of bytes, or with K, M, G or T)"))
 }
 
 /// `compileall`'s own options and arguments.
@@ -285,6 +379,32 @@ pub struct Args {
     )]
     pub report: Option<ReportFormat>,
 
+    /// Reuse compiled code from this folder and store what is compiled
+    /// there: the same source for the same interpreter compiles once, in any
+    /// path and any environment (see docs/cache.md)
+    #[arg(
+        long,
+        value_name = "DIR",
+        env = "COMPILEALL_CACHE_DIR",
+        help_heading = "Beyond CPython"
+    )]
+    pub cache_dir: Option<PathBuf>,
+
+    /// Use no cache (wins over --cache-dir and COMPILEALL_CACHE_DIR)
+    #[arg(long, help_heading = "Beyond CPython")]
+    pub no_cache: bool,
+
+    /// The cache's size bound: the least recently used entries go first
+    /// (bytes, or with K, M, G, T: powers of 1024)
+    #[arg(
+        long,
+        value_name = "SIZE",
+        default_value = DEFAULT_CACHE_MAX_SIZE,
+        value_parser = parse_size,
+        help_heading = "Beyond CPython"
+    )]
+    pub cache_max_size: u64,
+
     /// Write the report to this file and keep compileall's messages on
     /// stdout
     #[arg(
@@ -402,6 +522,15 @@ pub struct ReportRequest {
     pub to: ReportTo,
 }
 
+/// The bytecode cache a command line asks for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CacheRequest {
+    /// The folder.
+    pub dir: PathBuf,
+    /// `--cache-max-size`, in bytes.
+    pub max_size: u64,
+}
+
 /// Everything a command line asks for, the one source of the binary's
 /// settings.
 ///
@@ -441,6 +570,8 @@ pub struct Invocation {
     pub check: bool,
     /// `--report`, if asked for.
     pub report: Option<ReportRequest>,
+    /// `--cache-dir` (or `COMPILEALL_CACHE_DIR`) unless `--no-cache`.
+    pub cache: Option<CacheRequest>,
     /// The `FILE|DIR` arguments (those from `-i` are added later).
     pub dests: Vec<PathBuf>,
     /// `-i FILE`.
@@ -525,6 +656,14 @@ impl Args {
                 format,
                 to: self.report_file.map_or(ReportTo::Stdout, ReportTo::File),
             }),
+            // An empty COMPILEALL_CACHE_DIR is no cache.
+            cache: self
+                .cache_dir
+                .filter(|dir| !self.no_cache && !dir.as_os_str().is_empty())
+                .map(|dir| CacheRequest {
+                    dir,
+                    max_size: self.cache_max_size,
+                }),
             dests: self.compile_dest.into_iter().map(PathBuf::from).collect(),
             // `if args.flist:` — an empty name reads no list.
             flist: self.flist.filter(|name| !name.is_empty()),

@@ -7,11 +7,16 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use bytecode::Compiler;
 use bytecode::cpython::PatternVerdict;
 use clap::CommandFactory;
+use pyc_cache::{Cache, Stats};
 
 use crate::backend::{Starting, TargetCompiler};
-use crate::cli::{Cli, FileListError, Invocation, ReportTo, UsageError, read_file_list};
+use crate::cached::RunCache;
+use crate::cli::{
+    CacheAction, Cli, FileListError, Invocation, ReportTo, UsageError, read_file_list,
+};
 use crate::discover;
 use crate::engine::Outcome;
 use crate::inspect::{self, Disassembly};
@@ -20,7 +25,7 @@ use crate::options::{Options, Quiet};
 use crate::output::{Chunk, Sink};
 use crate::plan::Plan;
 use crate::pyerror::{ExceptionClass, PyException};
-use crate::report::{self, ProblemReport, Report, ReportSink, RunReport};
+use crate::report::{self, CacheReport, ProblemReport, Report, ReportSink, RunReport};
 use crate::session::Session;
 use crate::terminal::TerminalSink;
 
@@ -39,13 +44,18 @@ pub fn compile(invocation: &Invocation) -> i32 {
         invocation.pythons.clone()
     };
     let mut report = invocation.report.as_ref().map(|_| Report::new());
+    let cache = open_cache(invocation);
     let mut runner = Runner {
         invocation,
         file_list: None,
+        cache: cache.as_ref(),
     };
     let mut exit_code = 0;
     for python in targets {
         exit_code = exit_code.max(runner.compile_for(python, report.as_mut()));
+    }
+    if let Some(cache) = &cache {
+        cache.finish();
     }
     if let (Some(mut report), Some(request)) = (report, &invocation.report) {
         report.exit_code = exit_code;
@@ -54,6 +64,18 @@ pub fn compile(invocation: &Invocation) -> i32 {
         }
     }
     exit_code
+}
+
+/// The bytecode cache the invocation asks for (not for `--check`, which
+/// compiles nothing), if it can be used.
+fn open_cache(invocation: &Invocation) -> Option<RunCache> {
+    let request = invocation.cache.as_ref().filter(|_| !invocation.check)?;
+    // Notices about the cache follow -q's rule for errors.
+    let notices = invocation
+        .compileall
+        .as_ref()
+        .map_or(true, |options| options.quiet.prints_errors());
+    RunCache::open(request, notices)
 }
 
 /// The report as one JSON document, where it was asked to go.
@@ -87,6 +109,8 @@ struct Runner<'i> {
     invocation: &'i Invocation,
     /// `-i`, read for the first target: stdin cannot be read twice.
     file_list: Option<Result<Vec<PathBuf>, FileListError>>,
+    /// `--cache-dir`.
+    cache: Option<&'i RunCache>,
 }
 
 impl Runner<'_> {
@@ -164,7 +188,14 @@ impl Runner<'_> {
         if let Some(pattern) = &self.invocation.pattern {
             python_rejects(&target, pattern)?;
         }
-        let session = Session::new(target.compiler())
+        let cached = self
+            .cache
+            .and_then(|cache| cache.compiler(target.compiler()));
+        let compiler: &dyn Compiler = match &cached {
+            Some(cached) => cached,
+            None => target.compiler(),
+        };
+        let session = Session::new(compiler)
             .map_err(|err| Failure::Usage(format!("cannot read the current directory: {err}")))?
             .with_recursion_limit(target.environment().recursion_limit);
         interrupt::set_on_ctrl_c(session.interrupt_flag());
@@ -173,7 +204,9 @@ impl Runner<'_> {
             let plan = plan.unwrap_or_else(|| Plan::path(sys_path, options));
             return check(&session, plan, shown, run);
         }
-        let mut terminal = TerminalSink::new(shown, report_on_stdout);
+        let mut terminal =
+            TerminalSink::new(shown, report_on_stdout, self.cache.map(RunCache::cache));
+        let stats_before = self.cache.map(RunCache::stats);
         let outcome = {
             let mut sink = ReportSink {
                 inner: Some(&mut terminal),
@@ -186,6 +219,9 @@ impl Runner<'_> {
             *run = sink.run;
             outcome
         };
+        if let (Some(cache), Some(before)) = (self.cache, stats_before) {
+            run.cache = Some(cache_report(cache, before));
+        }
         finish(outcome, options, &mut terminal, run)
     }
 
@@ -230,6 +266,18 @@ impl Runner<'_> {
             }
         }
         Ok(dests)
+    }
+}
+
+/// What one target's run did with the cache: the change in its counters.
+fn cache_report(cache: &RunCache, before: Stats) -> CacheReport {
+    let after = cache.stats();
+    CacheReport {
+        dir: cache.dir().to_string_lossy().into_owned(),
+        hits: after.hits - before.hits,
+        misses: after.misses - before.misses,
+        stores: after.stores - before.stores,
+        damaged: after.corrupt - before.corrupt,
     }
 }
 
@@ -345,6 +393,63 @@ pub fn completions(shell: clap_complete::Shell) -> i32 {
     let mut script = Vec::new();
     clap_complete::generate(shell, &mut Cli::command(), "compileall", &mut script);
     print_generated(&script)
+}
+
+/// `compileall cache info|prune|clear`: exit status 1 when the cache
+/// cannot be opened or changed, 2 when no folder is named.
+pub fn cache(action: &CacheAction) -> i32 {
+    let (CacheAction::Info { folder }
+    | CacheAction::Prune { folder, .. }
+    | CacheAction::Clear { folder }) = action;
+    let Some(dir) = folder
+        .cache_dir
+        .as_ref()
+        .filter(|dir| !dir.as_os_str().is_empty())
+    else {
+        return usage_error("no cache folder: give --cache-dir DIR or set COMPILEALL_CACHE_DIR");
+    };
+    let cache = match Cache::open(dir) {
+        Ok(cache) => cache,
+        Err(err) => {
+            eprintln!("compileall: cache {}: {err}", dir.display());
+            return 1;
+        }
+    };
+    let done = match action {
+        CacheAction::Info { .. } => cache.usage().map(|usage| {
+            format!(
+                "folder: {}\nentries: {}\nsize: {} bytes",
+                dir.display(),
+                usage.entries,
+                usage.bytes
+            )
+        }),
+        CacheAction::Prune { cache_max_size, .. } => cache.prune(*cache_max_size).map(|pruned| {
+            format!(
+                "removed {} entries ({} bytes); {} entries ({} bytes) left",
+                pruned.removed.entries,
+                pruned.removed.bytes,
+                pruned.left.entries,
+                pruned.left.bytes
+            )
+        }),
+        CacheAction::Clear { .. } => cache.clear().map(|removed| {
+            format!(
+                "removed {} entries ({} bytes)",
+                removed.entries, removed.bytes
+            )
+        }),
+    };
+    match done {
+        Ok(text) => {
+            println!("{text}");
+            0
+        }
+        Err(err) => {
+            eprintln!("compileall: cache {}: {err}", dir.display());
+            1
+        }
+    }
 }
 
 /// `compileall man`.

@@ -290,6 +290,7 @@ impl Board<'_, '_> {
                 pycs: &prepared.cfiles,
                 elapsed: executed.elapsed,
                 compiled_by: executed.compiled_by.as_ref(),
+                cache: executed.cache,
             });
             success &= executed.success;
             done += 1;
@@ -311,6 +312,7 @@ fn report_skip(prepared: &Prepared, sink: &mut dyn Sink) {
             pycs: &prepared.cfiles,
             elapsed: Duration::ZERO,
             compiled_by: None,
+            cache: None,
         });
     }
 }

@@ -10,7 +10,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use bytecode::{CompileRequest, CompiledBy, CompilerProcess};
+use bytecode::{CacheOutcome, CompileRequest, CompiledBy, CompilerProcess};
 use pyc_format::PycHeader;
 
 use crate::context::Context;
@@ -29,6 +29,8 @@ pub(crate) struct Executed {
     pub elapsed: Duration,
     /// The backend that compiled it, if one was asked.
     pub compiled_by: Option<CompiledBy>,
+    /// What the bytecode cache did, if there is one.
+    pub cache: Option<CacheOutcome>,
 }
 
 /// The second half of `compile_file`: print `Compiling`, then one
@@ -47,6 +49,7 @@ pub(crate) fn execute(ctx: &Context<'_>, prepared: &Prepared) -> Executed {
             status,
             elapsed: started.elapsed(),
             compiled_by: None,
+            cache: None,
         };
     };
     let fullname = &prepared.source.fullname;
@@ -58,6 +61,7 @@ pub(crate) fn execute(ctx: &Context<'_>, prepared: &Prepared) -> Executed {
         success: true,
         error: None,
         compiled_by: None,
+        cache: None,
     };
     if ctx.options.quiet.prints_progress() {
         run.chunks
@@ -76,6 +80,7 @@ pub(crate) fn execute(ctx: &Context<'_>, prepared: &Prepared) -> Executed {
         },
         elapsed: started.elapsed(),
         compiled_by: run.compiled_by,
+        cache: run.cache,
     }
 }
 
@@ -88,6 +93,7 @@ struct Execution<'a, 'c> {
     /// The message of the failure, whatever `-q` prints of it.
     error: Option<String>,
     compiled_by: Option<CompiledBy>,
+    cache: Option<CacheOutcome>,
 }
 
 /// Why a `py_compile.compile` call stopped.
@@ -128,6 +134,7 @@ impl Execution<'_, '_> {
                 })
                 .map_err(|err| Failure::Backend(err.to_string()))?;
             self.compiled_by = Some(output.compiled_by);
+            self.cache = output.cache;
             if !output.warnings.is_empty() {
                 self.chunks.push(Chunk::stderr(output.warnings));
             }

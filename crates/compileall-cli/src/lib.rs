@@ -98,8 +98,10 @@ mod interpreters;
 mod interrupt;
 mod terminal;
 
-// The compiler for a target, from the command line.
+// The compiler for a target, from the command line, and the bytecode
+// cache in front of it.
 pub mod backend;
+mod cached;
 
 // A whole invocation of the binary.
 pub mod driver;

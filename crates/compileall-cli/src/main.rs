@@ -22,6 +22,7 @@ fn main() -> ExitCode {
             python,
             no_disassembly,
         }) => driver::inspect(&pycs, python.as_deref(), !no_disassembly),
+        Some(Command::Cache { action }) => driver::cache(&action),
         Some(Command::Completions { shell }) => driver::completions(shell),
         Some(Command::Man) => driver::man_page(),
         None => driver::compile(&cli.args.into_invocation()),

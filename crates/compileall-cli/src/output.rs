@@ -2,7 +2,7 @@
 //! ([`Chunk`]s for stdout and stderr) and what happened to each path
 //! ([`FileOutcome`]), delivered to a [`Sink`].
 
-use bytecode::CompiledBy;
+use bytecode::{CacheOutcome, CompiledBy};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -185,6 +185,8 @@ pub struct FileOutcome<'a> {
     pub elapsed: Duration,
     /// The backend that compiled it, where one was asked to.
     pub compiled_by: Option<&'a CompiledBy>,
+    /// What the bytecode cache did for it, when there is one.
+    pub cache: Option<CacheOutcome>,
 }
 
 /// Receives the run's output in order, and its progress.

@@ -1,7 +1,7 @@
 //! `--report json`: one machine-readable document per invocation. The
 //! schema is documented in `docs/report.md`; field names are stable.
 
-use bytecode::CompiledBy;
+use bytecode::{CacheOutcome, CompiledBy};
 use std::path::Path;
 use std::time::Duration;
 
@@ -58,6 +58,25 @@ pub struct RunReport {
     /// possibly empty, only under `--check`; `files` is then empty).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub problems: Option<Vec<ProblemReport>>,
+    /// With `--cache-dir`: how this target's run used the cache.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cache: Option<CacheReport>,
+}
+
+/// How one target's run used the bytecode cache (lookups and stores count
+/// optimization levels: a file compiled at `-o 0 -o 1` is two).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct CacheReport {
+    /// The cache folder.
+    pub dir: String,
+    /// Levels answered by the cache.
+    pub hits: u64,
+    /// Levels looked up and not found (damaged entries included).
+    pub misses: u64,
+    /// Levels stored.
+    pub stores: u64,
+    /// Entries that failed their checks and were compiled again.
+    pub damaged: u64,
 }
 
 /// One `--check` finding.
@@ -112,6 +131,7 @@ pub struct Counts {
 ///     seconds: None,
 ///     backend: None,
 ///     fallback: None,
+///     cache: None,
 /// };
 /// assert_eq!(
 ///     serde_json::to_string(&skipped).unwrap(),
@@ -144,6 +164,11 @@ pub struct FileReport {
     /// Why the native backend passed the source to CPython, when it did.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fallback: Option<String>,
+    /// With `--cache-dir`, for `compiled` and `failed`: `hit` (written from
+    /// the cache), `stored` (compiled, then stored) or `miss` (compiled,
+    /// not stored).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cache: Option<&'static str>,
 }
 
 impl Report {
@@ -171,7 +196,7 @@ impl Report {
 /// ```
 /// use std::path::{Path, PathBuf};
 /// use std::time::Duration;
-/// use bytecode::CompiledBy;
+/// use bytecode::{CacheOutcome, CompiledBy};
 /// use compileall_cli::report::{ReportSink, RunReport};
 /// use compileall_cli::{Captured, FileOutcome, FileStatus, Sink, SkipReason};
 ///
@@ -185,6 +210,7 @@ impl Report {
 ///     pycs: &pycs,
 ///     elapsed: Duration::from_micros(957),
 ///     compiled_by: Some(&CompiledBy::Native),
+///     cache: Some(CacheOutcome::Miss { stored: true }),
 /// });
 /// sink.file(&FileOutcome {
 ///     source: Path::new("demo/data.csv"),
@@ -192,12 +218,14 @@ impl Report {
 ///     pycs: &[],
 ///     elapsed: Duration::ZERO,
 ///     compiled_by: None,
+///     cache: None,
 /// });
 /// let run = sink.run;
 /// assert_eq!((run.counts.compiled, run.counts.skipped), (1, 1));
 /// assert_eq!(run.files[0].pycs, ["demo/__pycache__/good.cpython-314.pyc"]);
 /// assert_eq!(run.files[0].seconds, Some(0.000957));
 /// assert_eq!(run.files[0].backend, Some("native"));
+/// assert_eq!(run.files[0].cache, Some("stored"));
 /// assert_eq!(run.files[1].reason, Some("not_python"));
 /// ```
 pub struct ReportSink<'a> {
@@ -253,6 +281,11 @@ impl Sink for ReportSink<'_> {
                 .compiled_by
                 .and_then(CompiledBy::reason)
                 .map(str::to_owned),
+            cache: outcome.cache.map(|cache| match cache {
+                CacheOutcome::Hit => "hit",
+                CacheOutcome::Miss { stored: true } => "stored",
+                CacheOutcome::Miss { stored: false } => "miss",
+            }),
         });
         if let Some(inner) = self.inner.as_deref_mut() {
             inner.file(outcome);
@@ -333,12 +366,20 @@ mod tests {
                 pycs: &pycs,
                 elapsed: Duration::from_micros(1500),
                 compiled_by: None,
+                cache: (source == "pkg/a.py").then_some(CacheOutcome::Hit),
             });
         }
         let mut run = sink.run;
         run.exit_code = 1;
         run.seconds = 0.25;
         run.interrupted = true;
+        run.cache = Some(CacheReport {
+            dir: "/home/me/.cache/compileall/pyc".into(),
+            hits: 1,
+            misses: 0,
+            stores: 0,
+            damaged: 0,
+        });
         let checked = RunReport {
             python: "python3.13".into(),
             error: Some("ValueError: workers must be greater or equal to 0".into()),

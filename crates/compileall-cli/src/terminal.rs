@@ -10,23 +10,25 @@ use crate::output::{Chunk, Sink, Stream};
 
 /// Writes the run's output to the real stdout and stderr, with a progress
 /// bar on stderr when it is a terminal.
-pub(crate) struct TerminalSink {
+pub(crate) struct TerminalSink<'c> {
     stdout: BufWriter<Stdout>,
     stdout_is_terminal: bool,
     bar: Option<ProgressBar>,
     /// Drop what would go to stdout (a report is printed there instead).
     stdout_suppressed: bool,
+    /// The bytecode cache, whose counts the bar shows.
+    cache: Option<&'c pyc_cache::Cache>,
 }
 
-impl TerminalSink {
+impl<'c> TerminalSink<'c> {
     /// A sink for a run printing at `quiet`; the bar shows only when
     /// compileall prints its progress.
-    pub fn new(quiet: Quiet, stdout_suppressed: bool) -> Self {
+    pub fn new(quiet: Quiet, stdout_suppressed: bool, cache: Option<&'c pyc_cache::Cache>) -> Self {
         let bar = (quiet.prints_progress() && std::io::stderr().is_terminal()).then(|| {
             let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr_with_hz(8));
             bar.set_style(
                 ProgressStyle::with_template(
-                    "{spinner} compiling {pos}/{len} [{elapsed}] {wide_bar}",
+                    "{spinner} compiling {pos}/{len} [{elapsed}] {wide_bar} {msg}",
                 )
                 .expect("valid template"),
             );
@@ -37,6 +39,7 @@ impl TerminalSink {
             stdout_is_terminal: std::io::stdout().is_terminal(),
             bar,
             stdout_suppressed,
+            cache,
         }
     }
 
@@ -66,7 +69,7 @@ impl TerminalSink {
     }
 }
 
-impl Sink for TerminalSink {
+impl Sink for TerminalSink<'_> {
     fn write(&mut self, chunk: &Chunk) {
         match self.bar.clone() {
             Some(bar) if self.stdout_is_terminal || chunk.stream == Stream::Stderr => {
@@ -80,6 +83,13 @@ impl Sink for TerminalSink {
         if let Some(bar) = &self.bar {
             bar.set_length(total);
             bar.set_position(done);
+            if let Some(cache) = self.cache {
+                let stats = cache.stats();
+                bar.set_message(format!(
+                    "cache: {} hits, {} misses, {} stored",
+                    stats.hits, stats.misses, stats.stores
+                ));
+            }
         }
     }
 }

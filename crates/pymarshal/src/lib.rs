@@ -170,6 +170,7 @@ mod eq;
 mod object;
 mod read;
 mod repr;
+pub mod retarget;
 mod types;
 mod write;
 

@@ -498,6 +498,12 @@ impl Compiler for CpythonPool {
             .ok_or_else(|| BackendError::Protocol("malformed compile answer".into()))
     }
 
+    /// The interpreter's own compiler: its bytes depend on the target
+    /// (keyed apart) and the process ([`CompileRequest::process`]).
+    fn cache_identity(&self) -> Option<String> {
+        Some("cpython workers".to_owned())
+    }
+
     fn max_concurrency(&self) -> usize {
         self.options.max_workers
     }
@@ -614,6 +620,7 @@ fn parse_compile_answer(mut bytes: &[u8]) -> Option<CompileOutput> {
         levels,
         warnings,
         compiled_by: CompiledBy::Cpython,
+        cache: None,
     })
 }
 
@@ -625,6 +632,8 @@ enum Field {
     Version,
     /// `releaselevel` and `serial`, such as `final0` or `rc1`.
     Release,
+    /// `sys.version`: the version with its build.
+    Build,
     /// `MAGIC_NUMBER.hex()`.
     Magic,
     /// Non-empty when `sys.implementation.cache_tag` is set.
@@ -654,6 +663,7 @@ impl Field {
         match self {
             Field::Version => b"version",
             Field::Release => b"release",
+            Field::Build => b"build",
             Field::Magic => b"magic",
             Field::HasCacheTag => b"has_cache_tag",
             Field::CacheTag => b"cache_tag",
@@ -765,6 +775,7 @@ impl HandshakeFields {
         Ok(Target {
             version,
             full_version,
+            build: self.text(Field::Build)?.to_owned(),
             magic: self.magic()?,
             cache_tag: self
                 .flag(Field::HasCacheTag)

@@ -81,6 +81,9 @@ def _handshake():
     info = [
         ("version", "%d.%d.%d" % sys.version_info[:3]),
         ("release", "%s%d" % sys.version_info[3:5]),
+        # The build: a rebuilt interpreter of the same version may compile
+        # differently (patches), and the bytecode cache must tell.
+        ("build", sys.version),
         ("magic", MAGIC_NUMBER.hex()),
         ("cache_tag", sys.implementation.cache_tag or ""),
         ("has_cache_tag", "1" if sys.implementation.cache_tag else ""),

@@ -139,6 +139,7 @@ impl<F: Compiler> NativeCompiler<F> {
             levels,
             warnings: Vec::new(),
             compiled_by: CompiledBy::Native,
+            cache: None,
         })
     }
 
@@ -189,6 +190,15 @@ impl<F: Compiler> Compiler for NativeCompiler<F> {
 
     fn repr(&self, name: &OsStr) -> Option<String> {
         self.fallback.repr(name)
+    }
+
+    /// The native compiler (part of the program, keyed by the cache as a
+    /// whole) and what it falls back to.
+    fn cache_identity(&self) -> Option<String> {
+        let fallback = self.fallback.cache_identity()?;
+        Some(format!(
+            "native for CPython {NATIVE_VERSION}, falling back to {fallback}"
+        ))
     }
 
     fn max_concurrency(&self) -> usize {

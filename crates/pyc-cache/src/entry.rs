@@ -1,0 +1,213 @@
+//! The bytes of one entry file, and the checks a read entry must pass.
+//!
+//! ```text
+//! magic      b"PYCCACHE"
+//! format     u32 (1)
+//! key        32 bytes: the key the entry was stored under
+//! origin     u16 length + UTF-8: who compiled it (the caller's label)
+//! filename   u32 length + UTF-8, then u8 interned: the co_filename inside
+//! spans      u32 count, then (u32 start, u32 end) each: where it is written
+//! marshal    u32 length + bytes: marshal.dumps(code)
+//! checksum   32 bytes: BLAKE3 of everything before it
+//! ```
+//!
+//! All integers are little-endian. An entry that fails any check is
+//! [`Corruption`], never a panic.
+
+use std::fmt;
+use std::ops::Range;
+
+use pymarshal::retarget::Located;
+
+use crate::key::Key;
+
+const MAGIC: &[u8; 8] = b"PYCCACHE";
+const FORMAT: u32 = 1;
+const CHECKSUM_LEN: usize = 32;
+
+/// A decoded entry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Entry {
+    pub origin: String,
+    pub located: Located,
+    pub marshal: Vec<u8>,
+}
+
+/// Why an entry file was not used.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Corruption {
+    /// Shorter than its own lengths say.
+    Truncated,
+    /// Its bytes do not match its checksum.
+    Checksum,
+    /// Not an entry of this format.
+    Foreign,
+    /// An entry stored under another key.
+    WrongKey,
+    /// The file name spans do not hold the file name.
+    Spans,
+    /// Not a regular file, or not the user's own.
+    NotOwnFile,
+    /// It could not be read.
+    Unreadable(String),
+}
+
+impl fmt::Display for Corruption {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Corruption::Truncated => f.write_str("truncated"),
+            Corruption::Checksum => f.write_str("checksum mismatch"),
+            Corruption::Foreign => f.write_str("not a cache entry of this version"),
+            Corruption::WrongKey => f.write_str("stored under another key"),
+            Corruption::Spans => f.write_str("inconsistent file name record"),
+            Corruption::NotOwnFile => f.write_str("not a regular file of this user"),
+            Corruption::Unreadable(reason) => write!(f, "unreadable: {reason}"),
+        }
+    }
+}
+
+/// The entry's bytes, checksum included.
+pub(crate) fn encode(key: &Key, entry: &Entry) -> Vec<u8> {
+    let filename = entry.located.filename().as_bytes();
+    let mut out = Vec::with_capacity(entry.marshal.len() + filename.len() + 128);
+    out.extend_from_slice(MAGIC);
+    out.extend_from_slice(&FORMAT.to_le_bytes());
+    out.extend_from_slice(key.as_bytes());
+    let origin = &entry.origin.as_bytes()[..entry.origin.len().min(u16::MAX as usize)];
+    out.extend_from_slice(&(origin.len() as u16).to_le_bytes());
+    out.extend_from_slice(origin);
+    out.extend_from_slice(&(filename.len() as u32).to_le_bytes());
+    out.extend_from_slice(filename);
+    out.push(u8::from(entry.located.interned()));
+    out.extend_from_slice(&(entry.located.spans().len() as u32).to_le_bytes());
+    for span in entry.located.spans() {
+        out.extend_from_slice(&(span.start as u32).to_le_bytes());
+        out.extend_from_slice(&(span.end as u32).to_le_bytes());
+    }
+    out.extend_from_slice(&(entry.marshal.len() as u32).to_le_bytes());
+    out.extend_from_slice(&entry.marshal);
+    let checksum = blake3::hash(&out);
+    out.extend_from_slice(checksum.as_bytes());
+    out
+}
+
+/// Reads an entry back, checking its checksum and that it was stored under
+/// `key`.
+pub(crate) fn decode(key: &Key, bytes: &[u8]) -> Result<Entry, Corruption> {
+    if bytes.len() < MAGIC.len() + 4 || &bytes[..MAGIC.len()] != MAGIC {
+        return Err(Corruption::Foreign);
+    }
+    let Some(body_len) = bytes.len().checked_sub(CHECKSUM_LEN) else {
+        return Err(Corruption::Truncated);
+    };
+    let (body, checksum) = bytes.split_at(body_len);
+    let mut reader = Reader {
+        bytes: body,
+        pos: MAGIC.len(),
+    };
+    if reader.u32()? != FORMAT {
+        return Err(Corruption::Foreign);
+    }
+    if blake3::hash(body).as_bytes() != checksum {
+        return Err(Corruption::Checksum);
+    }
+    if reader.take(32)? != key.as_bytes() {
+        return Err(Corruption::WrongKey);
+    }
+    let origin_len = usize::from(reader.u16()?);
+    let origin = reader.text(origin_len)?;
+    let filename_len = reader.u32()? as usize;
+    let filename = reader.text(filename_len)?;
+    let interned = reader.take(1)?[0] != 0;
+    let count = reader.u32()? as usize;
+    let mut spans: Vec<Range<usize>> = Vec::with_capacity(count.min(1024));
+    for _ in 0..count {
+        spans.push(reader.u32()? as usize..reader.u32()? as usize);
+    }
+    let marshal_len = reader.u32()? as usize;
+    let marshal = reader.take(marshal_len)?.to_vec();
+    if reader.pos != body.len() {
+        return Err(Corruption::Truncated);
+    }
+    let located = Located::from_parts(filename, spans, interned).ok_or(Corruption::Spans)?;
+    if !located.matches(&marshal) {
+        return Err(Corruption::Spans);
+    }
+    Ok(Entry {
+        origin,
+        located,
+        marshal,
+    })
+}
+
+struct Reader<'b> {
+    bytes: &'b [u8],
+    pos: usize,
+}
+
+impl<'b> Reader<'b> {
+    fn take(&mut self, n: usize) -> Result<&'b [u8], Corruption> {
+        let end = self.pos.checked_add(n).ok_or(Corruption::Truncated)?;
+        let taken = self.bytes.get(self.pos..end).ok_or(Corruption::Truncated)?;
+        self.pos = end;
+        Ok(taken)
+    }
+
+    fn u16(&mut self) -> Result<u16, Corruption> {
+        let b = self.take(2)?;
+        Ok(u16::from_le_bytes([b[0], b[1]]))
+    }
+
+    fn u32(&mut self) -> Result<u32, Corruption> {
+        let b = self.take(4)?;
+        Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    }
+
+    fn text(&mut self, n: usize) -> Result<String, Corruption> {
+        String::from_utf8(self.take(n)?.to_vec()).map_err(|_| Corruption::Foreign)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::key::KeyBuilder;
+
+    /// `marshal.dumps(compile("x = 1\n", "e.py", "exec"))` on CPython 3.14.
+    const DUMPED: &[u8] = b"\xe3\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x01\x00\x00\
+        \x00\x00\x00\x00\x00\xf3\n\x00\x00\x00\x80\x00^\x01t\x00R\x01#\x00)\x02\xe9\x01\x00\
+        \x00\x00N)\x01\xda\x01x\xa9\x00\xf3\x00\x00\x00\x00\xda\x04e.py\xda\x08<module>r\x07\
+        \x00\x00\x00\x01\x00\x00\x00s\n\x00\x00\x00\xf0\x03\x01\x01\x01\xd8\x04\x05\x82\x01r\
+        \x05\x00\x00\x00";
+
+    fn entry() -> Entry {
+        Entry {
+            origin: "native".into(),
+            located: pymarshal::retarget::locate(DUMPED).unwrap(),
+            marshal: DUMPED.to_vec(),
+        }
+    }
+
+    #[test]
+    fn round_trips() {
+        let key = KeyBuilder::new().part("source", b"x = 1\n").finish();
+        let bytes = encode(&key, &entry());
+        assert_eq!(decode(&key, &bytes), Ok(entry()));
+    }
+
+    #[test]
+    fn every_damage_is_caught() {
+        let key = KeyBuilder::new().part("source", b"x = 1\n").finish();
+        let other = KeyBuilder::new().part("source", b"x = 2\n").finish();
+        let bytes = encode(&key, &entry());
+        assert_eq!(decode(&other, &bytes), Err(Corruption::WrongKey));
+        for cut in 0..bytes.len() {
+            assert!(decode(&key, &bytes[..cut]).is_err(), "cut at {cut}");
+        }
+        for at in 0..bytes.len() {
+            let mut flipped = bytes.clone();
+            flipped[at] ^= 0x10;
+            assert!(decode(&key, &flipped).is_err(), "flip at {at}");
+        }
+    }
+}

@@ -1,0 +1,375 @@
+//! A shared store of compiled Python modules (`marshal.dumps(code)`), so
+//! that compiling the same source again costs a copy, not a compile.
+//!
+//! An entry is stored under a [`Key`] the caller builds ([`KeyBuilder`])
+//! from everything that changes the compiler's output: the source bytes,
+//! the target interpreter, the backend, the optimization level. Not the
+//! file name: one entry serves the same module wherever it is installed.
+//! The file name is the one thing a compiled module holds of its path
+//! (`co_filename`), and [`Cache::get`] writes the asked-for name in its
+//! place ([`pymarshal::retarget`]), giving the bytes the compiler writes
+//! for that name.
+//!
+//! ```
+//! use pyc_cache::{Cache, KeyBuilder, Lookup};
+//!
+//! let dir = tempfile::tempdir()?;
+//! let cache = Cache::open(&dir.path().join("cache"))?;
+//! let key = KeyBuilder::new().part("target", b"3.14.0").part("source", b"x = 1\n").part("level", b"0").finish();
+//! assert!(matches!(cache.get(&key, "a/e.py"), Lookup::Miss));
+//!
+//! // What CPython 3.14 compiled for a/e.py...
+//! let dumped: &[u8] = b"\xe3\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x01\x00\x00\
+//!     \x00\x00\x00\x00\x00\xf3\n\x00\x00\x00\x80\x00^\x01t\x00R\x01#\x00)\x02\xe9\x01\x00\
+//!     \x00\x00N)\x01\xda\x01x\xa9\x00\xf3\x00\x00\x00\x00\xda\x06a/e.py\xda\x08<module>r\x07\
+//!     \x00\x00\x00\x01\x00\x00\x00s\n\x00\x00\x00\xf0\x03\x01\x01\x01\xd8\x04\x05\x82\x01r\
+//!     \x05\x00\x00\x00";
+//! cache.put(&key, dumped, "cpython")?;
+//!
+//! // ...serves b/e.py too, with b/e.py inside.
+//! let Lookup::Hit(hit) = cache.get(&key, "b/e.py") else { panic!("stored") };
+//! assert_eq!(hit.origin, "cpython");
+//! assert_eq!(hit.marshal.len(), dumped.len());
+//! assert!(hit.marshal.windows(6).any(|w| w == b"b/e.py"));
+//! assert_eq!(cache.stats().hits, 1);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Safety rules
+//!
+//! - **Atomic.** Entries are written under a temporary name and renamed
+//!   into place, so a reader sees a whole entry or none; two processes
+//!   storing the same entry both succeed, the last rename wins. No lock is
+//!   taken on the way to a compile.
+//! - **Checked.** Every entry carries the key it was stored under and a
+//!   BLAKE3 checksum; a damaged, truncated or foreign entry is reported
+//!   ([`Lookup::Corrupt`]) and replaced by the next [`Cache::put`].
+//! - **Private.** The folder is created with mode 0700; a folder another
+//!   user owns or others may write to is refused ([`OpenError`]), and so
+//!   is any symlink inside the cache. Entries are opened without following
+//!   links and must be the user's own regular files.
+//! - **Never in the way.** When storing fails for lack of space or
+//!   permission, storing stops for the rest of the run ([`StoreError`]),
+//!   and entries already there are still served.
+//! - **Bounded.** [`Cache::finish`] keeps the cache under a size, removing
+//!   the least recently used entries first (a hit refreshes an entry's
+//!   modification time, at most once an hour).
+//!
+//! The layout: `DIR/CACHEDIR.TAG`, and `DIR/pyc-v1/` holding 256 bucket
+//! folders `00`..`ff` named by the key's first byte, each entry a file
+//! named by the whole key in hex; `pyc-v1/size` is the running total the
+//! size bound is checked against, `pyc-v1/programs/` remembers
+//! [`Cache::program_identity`]'s hashes.
+
+#![deny(unsafe_code)]
+
+mod entry;
+mod folder;
+mod key;
+mod program;
+mod usage;
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, SystemTime};
+
+pub use entry::Corruption;
+pub use folder::OpenError;
+pub use key::{Key, KeyBuilder};
+pub use usage::{Pruned, Usage};
+
+use entry::Entry;
+
+/// How old an entry's modification time may get before a hit refreshes
+/// it: least-recently-used order to the hour, for one `futimens` per entry
+/// per hour instead of one per hit.
+const REFRESH_AFTER: Duration = Duration::from_secs(3600);
+
+/// An open cache folder.
+pub struct Cache {
+    dir: PathBuf,
+    format_dir: PathBuf,
+    /// Buckets found safe (or created) in this run.
+    buckets: Mutex<[bool; 256]>,
+    /// Cleared when storing failed for lack of space or permission.
+    storing: AtomicBool,
+    /// Cleared when the cache turned out unsafe mid-run.
+    usable: AtomicBool,
+    hits: AtomicU64,
+    misses: AtomicU64,
+    stores: AtomicU64,
+    corrupt: AtomicU64,
+    /// Bytes of entries written by this run.
+    stored_bytes: AtomicU64,
+}
+
+/// What [`Cache::get`] found.
+#[derive(Debug)]
+pub enum Lookup {
+    /// The entry, for the asked-for file name.
+    Hit(Hit),
+    /// No entry.
+    Miss,
+    /// An entry that failed its checks; it counts as a miss.
+    Corrupt(Corruption),
+    /// The cache turned out unsafe and is off for the rest of the run.
+    Off(OpenError),
+}
+
+/// A found entry.
+#[derive(Debug)]
+pub struct Hit {
+    /// `marshal.dumps(code)` with the asked-for `co_filename`.
+    pub marshal: Vec<u8>,
+    /// The label [`Cache::put`] was given.
+    pub origin: String,
+}
+
+/// Why [`Cache::put`] stored nothing.
+#[derive(Debug)]
+pub enum StoreError {
+    /// Storing is off for this run (an earlier failure, or an unsafe
+    /// cache).
+    Off,
+    /// The code's file name cannot be re-targeted
+    /// ([`pymarshal::retarget::locate`]); such code is not cached.
+    NotRetargetable(pymarshal::retarget::LocateError),
+    /// Writing failed for lack of space or permission: storing is now off
+    /// for the run.
+    TurnedOff(io::Error),
+    /// Writing failed otherwise.
+    Io(io::Error),
+    /// The cache turned out unsafe and is off for the rest of the run.
+    Unsafe(OpenError),
+}
+
+impl std::fmt::Display for StoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StoreError::Off => f.write_str("storing is off for this run"),
+            StoreError::NotRetargetable(err) => write!(f, "not cacheable: {err}"),
+            StoreError::TurnedOff(err) => {
+                write!(f, "cannot store ({err}); storing is off for this run")
+            }
+            StoreError::Io(err) => write!(f, "cannot store: {err}"),
+            StoreError::Unsafe(err) => write!(f, "{err}"),
+        }
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+/// How a run used the cache.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Lookups answered by an entry.
+    pub hits: u64,
+    /// Lookups that found none (corrupt entries included).
+    pub misses: u64,
+    /// Entries written.
+    pub stores: u64,
+    /// Entries that failed their checks.
+    pub corrupt: u64,
+}
+
+impl Cache {
+    /// Opens the cache in `dir`, creating it private to the user if needed.
+    pub fn open(dir: &Path) -> Result<Cache, OpenError> {
+        let format_dir = folder::prepare(dir)?;
+        Ok(Cache {
+            dir: dir.to_owned(),
+            format_dir,
+            buckets: Mutex::new([false; 256]),
+            storing: AtomicBool::new(true),
+            usable: AtomicBool::new(true),
+            hits: AtomicU64::new(0),
+            misses: AtomicU64::new(0),
+            stores: AtomicU64::new(0),
+            corrupt: AtomicU64::new(0),
+            stored_bytes: AtomicU64::new(0),
+        })
+    }
+
+    /// The folder it was opened at.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The entry for `key`, with `filename` as its `co_filename`.
+    pub fn get(&self, key: &Key, filename: &str) -> Lookup {
+        if !self.usable.load(Ordering::Relaxed) {
+            return self.miss(Lookup::Miss);
+        }
+        if let Err(err) = self.bucket(key, false) {
+            return self.miss(self.unsafe_found(err));
+        }
+        let bytes = match read_entry(&self.entry_path(key)) {
+            Ok(Some(bytes)) => bytes,
+            Ok(None) => return self.miss(Lookup::Miss),
+            Err(corruption) => return self.corrupt(corruption),
+        };
+        let entry = match entry::decode(key, &bytes) {
+            Ok(entry) => entry,
+            Err(corruption) => return self.corrupt(corruption),
+        };
+        self.hits.fetch_add(1, Ordering::Relaxed);
+        let marshal = if entry.located.filename() == filename {
+            entry.marshal
+        } else {
+            entry.located.retarget(&entry.marshal, filename)
+        };
+        Lookup::Hit(Hit {
+            marshal,
+            origin: entry.origin,
+        })
+    }
+
+    /// Stores `marshal` (`marshal.dumps(code)`) under `key`, with `origin`
+    /// (who compiled it) for whoever finds it.
+    pub fn put(&self, key: &Key, marshal: &[u8], origin: &str) -> Result<(), StoreError> {
+        if !self.storing.load(Ordering::Relaxed) || !self.usable.load(Ordering::Relaxed) {
+            return Err(StoreError::Off);
+        }
+        let located = pymarshal::retarget::locate(marshal).map_err(StoreError::NotRetargetable)?;
+        if let Err(err) = self.bucket(key, true) {
+            return Err(match self.unsafe_found(err) {
+                Lookup::Off(err) => StoreError::Unsafe(err),
+                _ => StoreError::Off,
+            });
+        }
+        let entry = Entry {
+            origin: origin.to_owned(),
+            located,
+            marshal: marshal.to_vec(),
+        };
+        let bytes = entry::encode(key, &entry);
+        match atomic_file::write(&self.entry_path(key), &bytes, 0o600) {
+            Ok(()) => {
+                self.stores.fetch_add(1, Ordering::Relaxed);
+                self.stored_bytes
+                    .fetch_add(bytes.len() as u64, Ordering::Relaxed);
+                Ok(())
+            }
+            Err(err) if turns_storing_off(&err.source) => {
+                let first = self.storing.swap(false, Ordering::Relaxed);
+                Err(if first {
+                    StoreError::TurnedOff(err.source)
+                } else {
+                    StoreError::Off
+                })
+            }
+            Err(err) => Err(StoreError::Io(err.source)),
+        }
+    }
+
+    /// How this run has used the cache so far.
+    pub fn stats(&self) -> Stats {
+        Stats {
+            hits: self.hits.load(Ordering::Relaxed),
+            misses: self.misses.load(Ordering::Relaxed),
+            stores: self.stores.load(Ordering::Relaxed),
+            corrupt: self.corrupt.load(Ordering::Relaxed),
+        }
+    }
+
+    fn entry_path(&self, key: &Key) -> PathBuf {
+        self.format_dir.join(key.bucket()).join(key.to_string())
+    }
+
+    /// Checks the key's bucket once per run (creating it when storing).
+    fn bucket(&self, key: &Key, create: bool) -> Result<(), OpenError> {
+        let index = usize::from(key.as_bytes()[0]);
+        let mut checked = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
+        if checked[index] {
+            return Ok(());
+        }
+        let path = self.format_dir.join(key.bucket());
+        match fs::symlink_metadata(&path) {
+            Err(err) if err.kind() == io::ErrorKind::NotFound && !create => return Ok(()),
+            _ => {}
+        }
+        folder::inner_folder(&path)?;
+        checked[index] = true;
+        Ok(())
+    }
+
+    fn unsafe_found(&self, err: OpenError) -> Lookup {
+        match err {
+            // A bucket that cannot be created is a store failure, not an
+            // unsafe cache.
+            OpenError::Io { .. } => Lookup::Miss,
+            err => {
+                if self.usable.swap(false, Ordering::Relaxed) {
+                    Lookup::Off(err)
+                } else {
+                    Lookup::Miss
+                }
+            }
+        }
+    }
+
+    fn miss(&self, lookup: Lookup) -> Lookup {
+        self.misses.fetch_add(1, Ordering::Relaxed);
+        lookup
+    }
+
+    fn corrupt(&self, corruption: Corruption) -> Lookup {
+        self.corrupt.fetch_add(1, Ordering::Relaxed);
+        self.miss(Lookup::Corrupt(corruption))
+    }
+}
+
+/// Failures that mean the cache cannot take entries for a while: full
+/// disk or quota, read-only file system, no permission, file size limit.
+fn turns_storing_off(err: &io::Error) -> bool {
+    matches!(
+        err.raw_os_error(),
+        Some(libc::ENOSPC | libc::EDQUOT | libc::EROFS | libc::EACCES | libc::EPERM | libc::EFBIG)
+    )
+}
+
+/// An entry file's bytes; `None` if there is none. Links are not
+/// followed, and only the user's own regular files are read. A hit
+/// refreshes its modification time (the least-recently-used order).
+fn read_entry(path: &Path) -> Result<Option<Vec<u8>>, Corruption> {
+    let mut file = match OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)
+    {
+        Ok(file) => file,
+        Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(err) if err.raw_os_error() == Some(libc::ELOOP) => {
+            return Err(Corruption::NotOwnFile);
+        }
+        Err(err) => return Err(Corruption::Unreadable(err.to_string())),
+    };
+    let meta = file
+        .metadata()
+        .map_err(|err| Corruption::Unreadable(err.to_string()))?;
+    if !meta.is_file() || meta.uid() != folder::effective_uid() {
+        return Err(Corruption::NotOwnFile);
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    file.read_to_end(&mut bytes)
+        .map_err(|err| Corruption::Unreadable(err.to_string()))?;
+    refresh(&file, &meta);
+    Ok(Some(bytes))
+}
+
+fn refresh(file: &File, meta: &fs::Metadata) {
+    let now = SystemTime::now();
+    let stale = meta
+        .modified()
+        .ok()
+        .and_then(|modified| now.duration_since(modified).ok())
+        .is_some_and(|age| age > REFRESH_AFTER);
+    if stale {
+        // Best effort: a read-only cache keeps its order.
+        let _ = file.set_modified(now);
+    }
+}
