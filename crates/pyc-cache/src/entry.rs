@@ -3,6 +3,7 @@
 //! ```text
 //! magic      b"PYCCACHE"
 //! format     u32 (1)
+//! length     u32: the whole entry's size, checksum included
 //! key        32 bytes: the key the entry was stored under
 //! origin     u16 length + UTF-8: who compiled it (the caller's label)
 //! filename   u32 length + UTF-8, then u8 interned: the co_filename inside
@@ -72,6 +73,8 @@ pub(crate) fn encode(key: &Key, entry: &Entry) -> Vec<u8> {
     let mut out = Vec::with_capacity(entry.marshal.len() + filename.len() + 128);
     out.extend_from_slice(MAGIC);
     out.extend_from_slice(&FORMAT.to_le_bytes());
+    let length_at = out.len();
+    out.extend_from_slice(&[0; 4]);
     out.extend_from_slice(key.as_bytes());
     let origin = &entry.origin.as_bytes()[..entry.origin.len().min(u16::MAX as usize)];
     out.extend_from_slice(&(origin.len() as u16).to_le_bytes());
@@ -86,6 +89,8 @@ pub(crate) fn encode(key: &Key, entry: &Entry) -> Vec<u8> {
     }
     out.extend_from_slice(&(entry.marshal.len() as u32).to_le_bytes());
     out.extend_from_slice(&entry.marshal);
+    let length = (out.len() + CHECKSUM_LEN) as u32;
+    out[length_at..length_at + 4].copy_from_slice(&length.to_le_bytes());
     let checksum = blake3::hash(&out);
     out.extend_from_slice(checksum.as_bytes());
     out
@@ -94,8 +99,18 @@ pub(crate) fn encode(key: &Key, entry: &Entry) -> Vec<u8> {
 /// Reads an entry back, checking its checksum and that it was stored under
 /// `key`.
 pub(crate) fn decode(key: &Key, bytes: &[u8]) -> Result<Entry, Corruption> {
-    if bytes.len() < MAGIC.len() + 4 || &bytes[..MAGIC.len()] != MAGIC {
+    if bytes.len() < MAGIC.len() + 8 || &bytes[..MAGIC.len()] != MAGIC {
         return Err(Corruption::Foreign);
+    }
+    let mut header = Reader {
+        bytes,
+        pos: MAGIC.len(),
+    };
+    if header.u32()? != FORMAT {
+        return Err(Corruption::Foreign);
+    }
+    if bytes.len() < header.u32()? as usize {
+        return Err(Corruption::Truncated);
     }
     let Some(body_len) = bytes.len().checked_sub(CHECKSUM_LEN) else {
         return Err(Corruption::Truncated);
@@ -103,11 +118,8 @@ pub(crate) fn decode(key: &Key, bytes: &[u8]) -> Result<Entry, Corruption> {
     let (body, checksum) = bytes.split_at(body_len);
     let mut reader = Reader {
         bytes: body,
-        pos: MAGIC.len(),
+        pos: header.pos,
     };
-    if reader.u32()? != FORMAT {
-        return Err(Corruption::Foreign);
-    }
     if blake3::hash(body).as_bytes() != checksum {
         return Err(Corruption::Checksum);
     }
