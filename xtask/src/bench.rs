@@ -32,8 +32,10 @@ pub struct BenchArgs {
     /// packages from the package index).
     #[arg(long, value_delimiter = ',', default_values_t = ["stdlib".to_string(), "synthetic".to_string(), "popular".to_string()])]
     pub corpora: Vec<String>,
-    /// Scenarios: cold, noop, incremental, opt3.
-    #[arg(long, value_delimiter = ',', default_values_t = ["cold".to_string(), "noop".to_string(), "incremental".to_string(), "opt3".to_string()])]
+    /// Scenarios: cold, noop, incremental, opt3, warm-cache (a fresh tree
+    /// compiled from a cache filled at another path; CPython runs cold),
+    /// empty-cache (cold, storing into an empty cache).
+    #[arg(long, value_delimiter = ',', default_values_t = ["cold".to_string(), "noop".to_string(), "incremental".to_string(), "opt3".to_string(), "warm-cache".to_string(), "empty-cache".to_string()])]
     pub scenarios: Vec<String>,
     /// Where the trees are built (a tmpfs such as /dev/shm measures the
     /// tools rather than the disk).
@@ -53,6 +55,8 @@ struct Tool {
     command: CommandBuilder,
     /// The CPython release lines it compiles for (`None`: all).
     versions: Option<&'static [&'static str]>,
+    /// Whether it takes `--cache-dir`.
+    caches: bool,
 }
 
 impl Tool {
@@ -72,6 +76,7 @@ fn tools(ours: &Path) -> Vec<Tool> {
                 cmd
             }),
             versions: None,
+            caches: false,
         },
         ours_with("ours (cpython workers)", ours, "cpython", None),
         ours_with("ours (native)", ours, "native", Some(&["3.14"])),
@@ -97,6 +102,7 @@ fn ours_with(
             cmd
         }),
         versions,
+        caches: true,
     }
 }
 
@@ -182,6 +188,9 @@ fn run_scenario(
     tree: &Path,
     round: usize,
 ) -> Result<Measure> {
+    if scenario.ends_with("-cache") {
+        return run_cache_scenario(scenario, tool, python, pristine, tree, round);
+    }
     let lib = tree.join("lib");
     let (args, setup): (&[&str], Setup) = match scenario {
         "cold" => (&["-q", "-j0", "lib"], Setup::Fresh),
@@ -202,7 +211,9 @@ fn run_scenario(
             ],
             Setup::Fresh,
         ),
-        other => bail!("unknown scenario {other:?} (cold, noop, incremental, opt3)"),
+        other => bail!(
+            "unknown scenario {other:?} (cold, noop, incremental, opt3, warm-cache, empty-cache)"
+        ),
     };
     if !lib.exists() {
         copy_tree(pristine, &lib)?;
@@ -225,6 +236,72 @@ fn run_scenario(
         }
     }
     let mut command = (tool.command)(python, args);
+    command
+        .current_dir(tree)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    measure(command)
+}
+
+/// `warm-cache`: a tree without pycs, and a cache that a run over another
+/// copy, at another path, filled (once, untimed: so every hit is
+/// re-targeted). `empty-cache`: a tree without pycs and an empty cache.
+/// A tool without a cache (CPython) runs cold in both.
+fn run_cache_scenario(
+    scenario: &str,
+    tool: &Tool,
+    python: &Python,
+    pristine: &Path,
+    tree: &Path,
+    round: usize,
+) -> Result<Measure> {
+    let lib = tree.join("lib");
+    if !lib.exists() {
+        copy_tree(pristine, &lib)?;
+    }
+    remove_pycaches(&lib)?;
+    let mut args = vec!["-q".to_owned(), "-j0".to_owned()];
+    if tool.caches {
+        let name = tree
+            .file_name()
+            .expect("trees have names")
+            .to_string_lossy();
+        let cache = tree.with_file_name(format!("{name}-cache"));
+        let warm = scenario == "warm-cache";
+        if (!warm || round == 0) && cache.exists() {
+            fs_err::remove_dir_all(&cache)?;
+        }
+        let cache_arg = cache.to_string_lossy().into_owned();
+        if warm && round == 0 {
+            let elsewhere = tree.with_file_name(format!("{name}-elsewhere")).join("lib");
+            if !elsewhere.exists() {
+                copy_tree(pristine, &elsewhere)?;
+            }
+            remove_pycaches(&elsewhere)?;
+            let fill = [
+                "-q",
+                "-j0",
+                "--cache-dir",
+                &cache_arg,
+                &elsewhere.to_string_lossy(),
+            ];
+            let status = (tool.command)(python, &fill)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()?;
+            if status.code().is_none_or(|c| c > 1) {
+                bail!(
+                    "{} failed to fill the cache from {}",
+                    tool.name,
+                    elsewhere.display()
+                );
+            }
+        }
+        args.extend(["--cache-dir".to_owned(), cache_arg]);
+    }
+    args.push("lib".to_owned());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let mut command = (tool.command)(python, &args);
     command
         .current_dir(tree)
         .stdout(Stdio::null())

@@ -282,7 +282,10 @@ fn non_regular_message(cfile: &Path) -> Vec<u8> {
 fn read_source(path: &Path) -> io::Result<(Vec<u8>, Metadata)> {
     let mut file = File::open(path)?;
     let meta = file.metadata()?;
-    let mut source = Vec::with_capacity(meta.len() as usize);
-    file.read_to_end(&mut source)?;
+    // One byte more than the size, so the read that finds the end needs
+    // no new allocation; read through `take`, because `File`'s own
+    // read_to_end asks for the size again (a statx and an lseek per file).
+    let mut source = Vec::with_capacity(meta.len() as usize + 1);
+    (&mut file).take(u64::MAX).read_to_end(&mut source)?;
     Ok((source, meta))
 }

@@ -68,10 +68,13 @@ impl fmt::Display for OpenError {
 
 impl std::error::Error for OpenError {}
 
+/// The user this process acts as (asked once: it is checked for every
+/// entry read).
 #[allow(unsafe_code)]
 pub(crate) fn effective_uid() -> u32 {
+    static EUID: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
     // SAFETY: geteuid has no preconditions and cannot fail.
-    unsafe { libc::geteuid() }
+    *EUID.get_or_init(|| unsafe { libc::geteuid() })
 }
 
 /// Creates `dir` (private) if it does not exist, checks it, and returns

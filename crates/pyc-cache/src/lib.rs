@@ -235,11 +235,15 @@ impl Cache {
             return Err(StoreError::Off);
         }
         let located = pymarshal::retarget::locate(marshal).map_err(StoreError::NotRetargetable)?;
-        if let Err(err) = self.bucket(key, true) {
-            return Err(match self.unsafe_found(err) {
-                Lookup::Off(err) => StoreError::Unsafe(err),
-                _ => StoreError::Off,
-            });
+        match self.bucket(key, true) {
+            Ok(()) => {}
+            Err(OpenError::Io { source, .. }) => return Err(self.write_failed(source)),
+            Err(err) => {
+                return Err(match self.unsafe_found(err) {
+                    Lookup::Off(err) => StoreError::Unsafe(err),
+                    _ => StoreError::Off,
+                });
+            }
         }
         let entry = Entry {
             origin: origin.to_owned(),
@@ -254,15 +258,20 @@ impl Cache {
                     .fetch_add(bytes.len() as u64, Ordering::Relaxed);
                 Ok(())
             }
-            Err(err) if turns_storing_off(&err.source) => {
-                let first = self.storing.swap(false, Ordering::Relaxed);
-                Err(if first {
-                    StoreError::TurnedOff(err.source)
-                } else {
-                    StoreError::Off
-                })
-            }
-            Err(err) => Err(StoreError::Io(err.source)),
+            Err(err) => Err(self.write_failed(err.source)),
+        }
+    }
+
+    /// What a failed write means: for lack of space or permission, storing
+    /// stops for the run (said once).
+    fn write_failed(&self, err: io::Error) -> StoreError {
+        if !turns_storing_off(&err) {
+            return StoreError::Io(err);
+        }
+        if self.storing.swap(false, Ordering::Relaxed) {
+            StoreError::TurnedOff(err)
+        } else {
+            StoreError::Off
         }
     }
 
@@ -354,8 +363,11 @@ fn read_entry(path: &Path) -> Result<Option<Vec<u8>>, Corruption> {
     if !meta.is_file() || meta.uid() != folder::effective_uid() {
         return Err(Corruption::NotOwnFile);
     }
-    let mut bytes = Vec::with_capacity(meta.len() as usize);
-    file.read_to_end(&mut bytes)
+    // `take`: `File`'s own read_to_end would ask for the size again.
+    let mut bytes = Vec::with_capacity(meta.len() as usize + 1);
+    (&mut file)
+        .take(u64::MAX)
+        .read_to_end(&mut bytes)
         .map_err(|err| Corruption::Unreadable(err.to_string()))?;
     refresh(&file, &meta);
     Ok(Some(bytes))
