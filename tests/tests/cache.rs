@@ -589,7 +589,7 @@ fn rebuilt(python: &Python) -> Option<(Python, tempfile::TempPath)> {
         executable: copy.clone(),
         ..python.clone()
     };
-    Some((rebuilt, tempfile::TempPath::from_path(copy)))
+    Some((rebuilt, tempfile::TempPath::try_from_path(copy).ok()?))
 }
 
 /// An interpreter of another build or release never gets the entries of

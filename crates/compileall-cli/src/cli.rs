@@ -200,7 +200,12 @@ pub enum CacheAction {
 #[derive(Clone, Debug, PartialEq, Eq, clap::Args)]
 pub struct CacheFolder {
     /// The cache folder
-    #[arg(long, value_name = "DIR", env = "COMPILEALL_CACHE_DIR")]
+    #[arg(
+        long,
+        value_name = "DIR",
+        env = "COMPILEALL_CACHE_DIR",
+        hide_env_values = true
+    )]
     pub cache_dir: Option<PathBuf>,
 }
 
@@ -386,6 +391,7 @@ pub struct Args {
         long,
         value_name = "DIR",
         env = "COMPILEALL_CACHE_DIR",
+        hide_env_values = true,
         help_heading = "Beyond CPython"
     )]
     pub cache_dir: Option<PathBuf>,

@@ -366,7 +366,7 @@ mod tests {
                 pycs: &pycs,
                 elapsed: Duration::from_micros(1500),
                 compiled_by: None,
-                cache: (source == "pkg/a.py").then_some(CacheOutcome::Hit),
+                cache: (*source == "pkg/a.py").then_some(CacheOutcome::Hit),
             });
         }
         let mut run = sink.run;
