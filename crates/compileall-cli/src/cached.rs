@@ -4,9 +4,10 @@
 //!
 //! A request is answered from the cache only when every level it asks for
 //! is there; otherwise the backend compiles the whole request, as it would
-//! have without a cache, and each level it compiled cleanly is stored.
-//! Sources that fail or warn are never stored (the messages name the file,
-//! and are the backend's to print each time).
+//! have without a cache, and each level is stored if all succeeded. A
+//! compile's warnings are stored with it and printed again on each hit,
+//! naming the file asked for; sources that fail are never stored (their
+//! message is the backend's to print each time).
 //!
 //! The key ([`pyc_cache::KeyBuilder`]) holds everything the bytes depend
 //! on: this program (its own bytes: the native compiler is part of it),
@@ -186,15 +187,18 @@ impl<'a> CachedCompiler<'a> {
     fn lookup(
         &self,
         keys: &[Key],
+        request: &CompileRequest<'_>,
         filename: &str,
         notices: &mut Vec<String>,
     ) -> Option<CompileOutput> {
         let mut levels = Vec::with_capacity(keys.len());
+        let mut warnings = Vec::new();
         let mut origin = None;
         for key in keys {
-            match self.cache.get(key, filename) {
-                Lookup::Hit(hit) => {
+            match self.cache.get(key, filename, warnings_usable(request)) {
+                Lookup::Hit(mut hit) => {
                     levels.push(Ok(hit.marshal));
+                    warnings.append(&mut hit.stderr);
                     origin.get_or_insert(hit.origin);
                 }
                 Lookup::Miss => return None,
@@ -212,24 +216,37 @@ impl<'a> CachedCompiler<'a> {
         }
         Some(CompileOutput {
             levels,
-            warnings: Vec::new(),
+            warnings,
             compiled_by: origin.as_deref().map(compiled_by).unwrap_or_default(),
             cache: Some(CacheOutcome::Hit),
         })
     }
 
     /// Stores each level of a clean compile; whether all were stored.
-    fn store(&self, keys: &[Key], output: &CompileOutput, notices: &mut Vec<String>) -> bool {
-        if !output.warnings.is_empty() || output.levels.len() != keys.len() {
+    fn store(
+        &self,
+        keys: &[Key],
+        request: &CompileRequest<'_>,
+        output: &CompileOutput,
+        notices: &mut Vec<String>,
+    ) -> bool {
+        if output.levels.len() != keys.len() || output.levels.iter().any(Result::is_err) {
             return false;
         }
+        let Some(warnings) = warnings_per_level(request, &output.warnings, keys.len()) else {
+            return false;
+        };
         let origin = origin(&output.compiled_by);
         let mut stored = true;
         for (key, level) in keys.iter().zip(&output.levels) {
             let Ok(marshal) = level else { return false };
-            match self.cache.put(key, marshal, &origin) {
+            match self.cache.put(key, marshal, &origin, warnings) {
                 Ok(()) => {}
-                Err(StoreError::Off | StoreError::NotRetargetable(_)) => stored = false,
+                Err(
+                    StoreError::Off
+                    | StoreError::NotRetargetable(_)
+                    | StoreError::StderrNotRetargetable,
+                ) => stored = false,
                 Err(err) => {
                     notices.push(format!("cache {}: {err}", self.cache.dir().display()));
                     stored = false;
@@ -264,7 +281,7 @@ impl Compiler for CachedCompiler<'_> {
         };
         let keys = self.keys(request);
         let mut notices = Vec::new();
-        if let Some(output) = self.lookup(&keys, filename, &mut notices) {
+        if let Some(output) = self.lookup(&keys, request, filename, &mut notices) {
             return Ok(self.with_notices(output, notices));
         }
         // The first miss: the backend will be needed after all.
@@ -272,7 +289,7 @@ impl Compiler for CachedCompiler<'_> {
             self.inner.warm_up(request.process);
         }
         let mut output = self.inner.compile(request)?;
-        let stored = self.store(&keys, &output, &mut notices);
+        let stored = self.store(&keys, request, &output, &mut notices);
         output.cache = Some(CacheOutcome::Miss { stored });
         Ok(self.with_notices(output, notices))
     }
@@ -318,6 +335,37 @@ fn embedded_name<'r>(request: &CompileRequest<'r>) -> Option<&'r str> {
     let name = name.to_str()?;
     let internable = name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
     (!internable).then_some(name)
+}
+
+/// Whether warnings from the cache can be printed for `request`: they
+/// quote source lines read from the file they name (CPython's linecache),
+/// which is the source compiled only when no `dfile` names another.
+fn warnings_usable(request: &CompileRequest<'_>) -> bool {
+    request
+        .dfile
+        .is_none_or(|dfile| dfile.as_os_str().is_empty() || dfile == request.filename)
+}
+
+/// What the compiler wrote to stderr at each of `levels` levels: all of
+/// `warnings` for one level; for several, the text must be the same text
+/// once per level (CPython warns at each compile), else `None` (not
+/// stored: which level said what is not known).
+fn warnings_per_level<'w>(
+    request: &CompileRequest<'_>,
+    warnings: &'w [u8],
+    levels: usize,
+) -> Option<&'w [u8]> {
+    if warnings.is_empty() {
+        return Some(warnings);
+    }
+    if !warnings_usable(request) || levels == 0 || !warnings.len().is_multiple_of(levels) {
+        return None;
+    }
+    let part = &warnings[..warnings.len() / levels];
+    warnings
+        .chunks(part.len())
+        .all(|chunk| chunk == part)
+        .then_some(part)
 }
 
 /// [`CompiledBy`] as an entry records it.

@@ -9,6 +9,8 @@
 //! filename   u32 length + UTF-8, then u8 interned: the co_filename inside
 //! spans      u32 count, then (u32 start, u32 end) each: where it is written
 //! marshal    u32 length + bytes: marshal.dumps(code)
+//! stderr     u32 length + bytes: what the compiler wrote to stderr
+//! names      u32 count, then u32 offset each: where stderr names the file
 //! checksum   32 bytes: BLAKE3 of everything before it
 //! ```
 //!
@@ -32,6 +34,9 @@ pub(crate) struct Entry {
     pub origin: String,
     pub located: Located,
     pub marshal: Vec<u8>,
+    /// The compiler's warnings, and where they name the file.
+    pub stderr: Vec<u8>,
+    pub stderr_names: Vec<usize>,
 }
 
 /// Why an entry file was not used.
@@ -89,6 +94,12 @@ pub(crate) fn encode(key: &Key, entry: &Entry) -> Vec<u8> {
     }
     out.extend_from_slice(&(entry.marshal.len() as u32).to_le_bytes());
     out.extend_from_slice(&entry.marshal);
+    out.extend_from_slice(&(entry.stderr.len() as u32).to_le_bytes());
+    out.extend_from_slice(&entry.stderr);
+    out.extend_from_slice(&(entry.stderr_names.len() as u32).to_le_bytes());
+    for &at in &entry.stderr_names {
+        out.extend_from_slice(&(at as u32).to_le_bytes());
+    }
     let length = (out.len() + CHECKSUM_LEN) as u32;
     out[length_at..length_at + 4].copy_from_slice(&length.to_le_bytes());
     let checksum = blake3::hash(&out);
@@ -138,17 +149,28 @@ pub(crate) fn decode(key: &Key, bytes: &[u8]) -> Result<Entry, Corruption> {
     }
     let marshal_len = reader.u32()? as usize;
     let marshal = reader.take(marshal_len)?.to_vec();
+    let stderr_len = reader.u32()? as usize;
+    let stderr = reader.take(stderr_len)?.to_vec();
+    let names = reader.u32()? as usize;
+    let mut stderr_names = Vec::with_capacity(names.min(1024));
+    for _ in 0..names {
+        stderr_names.push(reader.u32()? as usize);
+    }
     if reader.pos != body.len() {
         return Err(Corruption::Truncated);
     }
     let located = Located::from_parts(filename, spans, interned).ok_or(Corruption::Spans)?;
-    if !located.matches(&marshal) {
+    if !located.matches(&marshal)
+        || !crate::stderr::matches(&stderr, &stderr_names, located.filename())
+    {
         return Err(Corruption::Spans);
     }
     Ok(Entry {
         origin,
         located,
         marshal,
+        stderr,
+        stderr_names,
     })
 }
 
@@ -197,6 +219,8 @@ mod tests {
             origin: "native".into(),
             located: pymarshal::retarget::locate(DUMPED).unwrap(),
             marshal: DUMPED.to_vec(),
+            stderr: b"e.py:1: SyntaxWarning: x\n".to_vec(),
+            stderr_names: vec![0],
         }
     }
 

@@ -16,7 +16,7 @@
 //! let dir = tempfile::tempdir()?;
 //! let cache = Cache::open(&dir.path().join("cache"))?;
 //! let key = KeyBuilder::new().part("target", b"3.14.0").part("source", b"x = 1\n").part("level", b"0").finish();
-//! assert!(matches!(cache.get(&key, "a/e.py"), Lookup::Miss));
+//! assert!(matches!(cache.get(&key, "a/e.py", true), Lookup::Miss));
 //!
 //! // What CPython 3.14 compiled for a/e.py...
 //! let dumped: &[u8] = b"\xe3\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x01\x00\x00\
@@ -24,10 +24,10 @@
 //!     \x00\x00N)\x01\xda\x01x\xa9\x00\xf3\x00\x00\x00\x00\xda\x06a/e.py\xda\x08<module>r\x07\
 //!     \x00\x00\x00\x01\x00\x00\x00s\n\x00\x00\x00\xf0\x03\x01\x01\x01\xd8\x04\x05\x82\x01r\
 //!     \x05\x00\x00\x00";
-//! cache.put(&key, dumped, "cpython")?;
+//! cache.put(&key, dumped, "cpython", b"")?;
 //!
 //! // ...serves b/e.py too, with b/e.py inside.
-//! let Lookup::Hit(hit) = cache.get(&key, "b/e.py") else { panic!("stored") };
+//! let Lookup::Hit(hit) = cache.get(&key, "b/e.py", true) else { panic!("stored") };
 //! assert_eq!(hit.origin, "cpython");
 //! assert_eq!(hit.marshal.len(), dumped.len());
 //! assert!(hit.marshal.windows(6).any(|w| w == b"b/e.py"));
@@ -67,6 +67,7 @@ mod entry;
 mod folder;
 mod key;
 mod program;
+mod stderr;
 mod usage;
 
 use std::fs::{self, File, OpenOptions};
@@ -127,6 +128,8 @@ pub struct Hit {
     pub marshal: Vec<u8>,
     /// The label [`Cache::put`] was given.
     pub origin: String,
+    /// What the compiler wrote to stderr, naming the asked-for file.
+    pub stderr: Vec<u8>,
 }
 
 /// Why [`Cache::put`] stored nothing.
@@ -138,6 +141,9 @@ pub enum StoreError {
     /// The code's file name cannot be re-targeted
     /// ([`pymarshal::retarget::locate`]); such code is not cached.
     NotRetargetable(pymarshal::retarget::LocateError),
+    /// The compiler's stderr names the file where it cannot be re-targeted
+    /// (elsewhere than before a line's first colon, or not in ASCII).
+    StderrNotRetargetable,
     /// Writing failed for lack of space or permission: storing is now off
     /// for the run.
     TurnedOff(io::Error),
@@ -152,6 +158,9 @@ impl std::fmt::Display for StoreError {
         match self {
             StoreError::Off => f.write_str("storing is off for this run"),
             StoreError::NotRetargetable(err) => write!(f, "not cacheable: {err}"),
+            StoreError::StderrNotRetargetable => f.write_str(
+                "not cacheable: its warnings name the file in a way that cannot be re-targeted",
+            ),
             StoreError::TurnedOff(err) => {
                 write!(f, "cannot store ({err}); storing is off for this run")
             }
@@ -199,8 +208,11 @@ impl Cache {
         &self.dir
     }
 
-    /// The entry for `key`, with `filename` as its `co_filename`.
-    pub fn get(&self, key: &Key, filename: &str) -> Lookup {
+    /// The entry for `key`, with `filename` as its `co_filename`. An entry
+    /// with compiler warnings is a miss unless `warnings_usable` (they quote
+    /// source lines from the file they name, which must then be the source
+    /// compiled) and `filename` is ASCII.
+    pub fn get(&self, key: &Key, filename: &str, warnings_usable: bool) -> Lookup {
         if !self.usable.load(Ordering::Relaxed) {
             return self.miss(Lookup::Miss);
         }
@@ -216,25 +228,46 @@ impl Cache {
             Ok(entry) => entry,
             Err(corruption) => return self.corrupt(corruption),
         };
+        let old = entry.located.filename();
+        if !entry.stderr.is_empty() && !(warnings_usable && filename.is_ascii()) {
+            return self.miss(Lookup::Miss);
+        }
+        if old == filename {
+            self.hits.fetch_add(1, Ordering::Relaxed);
+            return Lookup::Hit(Hit {
+                marshal: entry.marshal,
+                origin: entry.origin,
+                stderr: entry.stderr,
+            });
+        }
         self.hits.fetch_add(1, Ordering::Relaxed);
-        let marshal = if entry.located.filename() == filename {
-            entry.marshal
-        } else {
-            entry.located.retarget(&entry.marshal, filename)
-        };
+        let stderr = stderr::retarget(&entry.stderr, &entry.stderr_names, old.len(), filename);
         Lookup::Hit(Hit {
-            marshal,
+            marshal: entry.located.retarget(&entry.marshal, filename),
             origin: entry.origin,
+            stderr,
         })
     }
 
     /// Stores `marshal` (`marshal.dumps(code)`) under `key`, with `origin`
-    /// (who compiled it) for whoever finds it.
-    pub fn put(&self, key: &Key, marshal: &[u8], origin: &str) -> Result<(), StoreError> {
+    /// (who compiled it) and `stderr` (what the compiler wrote there) for
+    /// whoever finds it.
+    pub fn put(
+        &self,
+        key: &Key,
+        marshal: &[u8],
+        origin: &str,
+        stderr: &[u8],
+    ) -> Result<(), StoreError> {
         if !self.storing.load(Ordering::Relaxed) || !self.usable.load(Ordering::Relaxed) {
             return Err(StoreError::Off);
         }
         let located = pymarshal::retarget::locate(marshal).map_err(StoreError::NotRetargetable)?;
+        let stderr_names = match stderr {
+            [] => Vec::new(),
+            text => stderr::locate_names(text, located.filename())
+                .ok_or(StoreError::StderrNotRetargetable)?,
+        };
         match self.bucket(key, true) {
             Ok(()) => {}
             Err(OpenError::Io { source, .. }) => return Err(self.write_failed(source)),
@@ -249,6 +282,8 @@ impl Cache {
             origin: origin.to_owned(),
             located,
             marshal: marshal.to_vec(),
+            stderr: stderr.to_vec(),
+            stderr_names,
         };
         let bytes = entry::encode(key, &entry);
         match atomic_file::write(&self.entry_path(key), &bytes, 0o600) {
