@@ -9,7 +9,6 @@
 //! requested.
 
 use std::fmt;
-use std::fs::Metadata;
 use std::io;
 use std::path::{Path, PathBuf};
 
@@ -20,6 +19,7 @@ use crate::freshness;
 use crate::options::InvalidationMode;
 use crate::prepare::Decision;
 use crate::pyerror::PyException;
+use crate::pyos::Stat;
 use crate::steps::Step;
 
 /// What is wrong with a pyc.
@@ -127,7 +127,7 @@ pub(crate) fn check(ctx: &Context<'_>, steps: &[Step]) -> Result<Vec<Problem>, P
 fn judge(
     ctx: &Context<'_>,
     source: &Path,
-    meta: &Metadata,
+    meta: &Stat,
     pyc: &Path,
     source_bytes: &mut Option<io::Result<Vec<u8>>>,
 ) -> Result<(), (ProblemKind, String)> {
