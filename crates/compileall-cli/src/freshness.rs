@@ -106,8 +106,7 @@ mod tests {
         let (_, meta, pyc) = source(tmp.path());
         let cfiles = [(-1, pyc.clone())];
         let verdict = || {
-            let listed = tmp.path().join("__pycache__").exists();
-            let pycache = Pycache::new(tmp.path(), listed);
+            let pycache = Pycache::new(tmp.path(), true);
             let by_path = up_to_date(magic(), &meta, &cfiles, None);
             let relative = up_to_date(magic(), &meta, &cfiles, Some(&pycache));
             assert_eq!(by_path, relative);
@@ -127,24 +126,24 @@ mod tests {
         assert!(!verdict());
     }
 
-    /// A pyc the walk's listing of `__pycache__` did not have is missing,
-    /// and one outside that folder is read by its path.
+    /// A `__pycache__` answers from its listing, taken when first opened
+    /// (a pyc written since is missing to it), and only for pycs inside
+    /// it: one elsewhere is read by its path.
     #[test]
     fn a_pycache_answers_only_for_its_own_listing() {
         let tmp = tempfile::tempdir().unwrap();
         let (_, meta, pyc) = source(tmp.path());
+        let cfiles = [(-1, pyc.clone())];
         std::fs::create_dir(pyc.parent().unwrap()).unwrap();
+        let listed_before = Pycache::new(tmp.path(), true);
+        listed_before.sweep();
         let header = PycHeader::timestamp(magic(), 1_700_000_000, 6).to_bytes();
         std::fs::write(&pyc, header).unwrap();
-        let unlisted = Pycache::new(tmp.path(), false);
-        assert!(!up_to_date(
-            magic(),
-            &meta,
-            &[(-1, pyc.clone())],
-            Some(&unlisted)
-        ));
+        assert!(!up_to_date(magic(), &meta, &cfiles, Some(&listed_before)));
         let elsewhere = Pycache::new(&tmp.path().join("other"), true);
-        assert!(up_to_date(magic(), &meta, &[(-1, pyc)], Some(&elsewhere)));
+        assert!(up_to_date(magic(), &meta, &cfiles, Some(&elsewhere)));
+        let listed_after = Pycache::new(tmp.path(), true);
+        assert!(up_to_date(magic(), &meta, &cfiles, Some(&listed_after)));
     }
 
     #[test]

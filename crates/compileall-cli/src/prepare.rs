@@ -75,11 +75,11 @@ impl Prepared {
 pub(crate) fn prepare(ctx: &Context<'_>, mut source: Source) -> Prepared {
     let meta = source.meta.take();
     // Dropped when this file is prepared: the last of its folder's files
-    // closes it. Opened by the first, whatever it decides, so that every
+    // closes it. Swept by the first, whatever it decides, so that every
     // walked `__pycache__` with files next to it is swept.
     let pycache = source.pycache.take();
     if let Some(pycache) = &pycache {
-        pycache.open();
+        pycache.sweep();
     }
     let mut prepared = Prepared {
         source,

@@ -206,9 +206,7 @@ impl<'c> Session<'c> {
     pub fn run(&self, plan: Plan, sink: &mut dyn Sink) -> Outcome {
         let (visits, options) = plan.into_visits(self.recursion_limit);
         let ctx = self.context(&options, Purpose::Compile);
-        let steps = steps::prepare_all(&ctx, visits);
-        steps::sweep_leftovers(&steps);
-        engine::run(&ctx, steps, sink)
+        engine::run_visits(&ctx, visits, sink, engine::WINDOW)
     }
 
     /// `compile_path(skip_curdir, maxlevels=0, ...)` over `sys_path`: each

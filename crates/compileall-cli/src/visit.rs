@@ -85,20 +85,34 @@ impl Source {
 /// the first of the folder's files prepared), its pyc headers read
 /// relative to it, and closed when the last of those files is prepared.
 /// A run so holds a few of them open at a time, not one per folder.
+///
+/// What it holds is the folder as it was when first opened, which is
+/// what every later file of the folder sees too: the pycs written since
+/// are those of files prepared before (each file has its own pycs), and a
+/// file prepared again after compiling does not use it.
 #[derive(Debug)]
 pub(crate) struct Pycache {
     /// `dir/__pycache__`, as `os.path.join` makes it.
     path: PathBuf,
-    /// Whether the folder's listing had it.
+    /// Whether the walk's listing of `dir` had it (else there is nothing
+    /// to sweep).
     listed: bool,
-    /// Once opened: the open folder and its names (`None` if it could not
-    /// be opened, or was not listed).
-    opened: OnceLock<Option<(Folder, HashSet<OsString>)>>,
+    opened: OnceLock<Opened>,
+}
+
+#[derive(Debug)]
+enum Opened {
+    /// Open, with the names it had.
+    Listed(Folder, HashSet<OsString>),
+    /// There was no such folder: none of its pycs exists.
+    Absent,
+    /// It could not be opened or listed (its pycs are read by path).
+    Unusable,
 }
 
 impl Pycache {
-    /// The `__pycache__` of the walked folder `dir`, which its listing
-    /// had (`listed`) or not.
+    /// The `__pycache__` of the walked folder `dir`, which the walk's
+    /// listing had (`listed`) or not.
     pub fn new(dir: &Path, listed: bool) -> Pycache {
         Pycache {
             path: pyos::join(dir, "__pycache__".as_ref()),
@@ -107,41 +121,47 @@ impl Pycache {
         }
     }
 
-    /// Opens, lists and sweeps it, unless done already.
-    pub fn open(&self) -> Option<&(Folder, HashSet<OsString>)> {
-        self.opened
-            .get_or_init(|| {
-                if !self.listed {
-                    return None;
-                }
-                let folder = Folder::open(&self.path).ok()?;
-                let names = folder.list().ok()?;
-                let names: HashSet<OsString> = names.into_iter().map(|(n, _)| n).collect();
-                // Leftovers of killed runs: only temporary pycs of
-                // processes that are gone.
-                atomic_file::sweep_listed(&self.path, names.iter().map(|n| n.as_bytes()), b".pyc");
-                Some((folder, names))
-            })
-            .as_ref()
+    /// Sweeps it (opening and listing it), unless done already or the
+    /// walk found none.
+    pub fn sweep(&self) {
+        if self.listed {
+            self.opened();
+        }
+    }
+
+    fn opened(&self) -> &Opened {
+        self.opened.get_or_init(|| {
+            let folder = match Folder::open(&self.path) {
+                Ok(folder) => folder,
+                Err(err) if err.kind() == io::ErrorKind::NotFound => return Opened::Absent,
+                Err(_) => return Opened::Unusable,
+            };
+            let Ok(names) = folder.list() else {
+                return Opened::Unusable;
+            };
+            let names: HashSet<OsString> = names.into_iter().map(|(n, _)| n).collect();
+            // Leftovers of killed runs: only temporary pycs of processes
+            // that are gone.
+            atomic_file::sweep_listed(&self.path, names.iter().map(|n| n.as_bytes()), b".pyc");
+            Opened::Listed(folder, names)
+        })
     }
 
     /// The first `N` bytes of `cfile`, read relative to this folder;
-    /// `None` when `cfile` is not in it or it cannot be opened (the
+    /// `None` when `cfile` is not in it or it could not be opened (the
     /// caller then opens the path). A name its listing did not have is
     /// missing without a system call.
     pub fn read_start<const N: usize>(&self, cfile: &Path) -> Option<io::Result<[u8; N]>> {
         if pyos::dirname(cfile).is_none_or(|dir| dir.as_os_str() != self.path.as_os_str()) {
             return None;
         }
-        let missing = || Some(Err(io::Error::from(io::ErrorKind::NotFound)));
-        if !self.listed {
-            return missing();
-        }
-        let (folder, names) = self.open()?;
         let name = cfile.file_name()?;
-        if !names.contains(name) {
-            return missing();
+        let missing = || Some(Err(io::Error::from(io::ErrorKind::NotFound)));
+        match self.opened() {
+            Opened::Listed(_, names) if !names.contains(name) => missing(),
+            Opened::Listed(folder, _) => Some(folder.read_start(name)),
+            Opened::Absent => missing(),
+            Opened::Unusable => None,
         }
-        Some(folder.read_start(name))
     }
 }

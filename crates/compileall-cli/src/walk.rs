@@ -67,8 +67,8 @@ impl Walk<'_> {
             .collect();
         drop(folder);
         if !found.iter().any(|f| matches!(f, Found::File(_))) {
-            // No file of this folder will open it: sweep it now.
-            pycache.open();
+            // No file of this folder will sweep it: now, then.
+            pycache.sweep();
         }
         drop(pycache);
         let children: Vec<Vec<Visit>> = found
@@ -82,6 +82,8 @@ impl Walk<'_> {
                 Found::Dir { .. } => Vec::new(),
             })
             .collect();
+        // Exactly what is needed: a whole tree's visits pass through here.
+        out.reserve_exact(children.iter().map(Vec::len).sum());
         out.extend(children.into_iter().flatten());
         out
     }

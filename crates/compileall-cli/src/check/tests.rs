@@ -31,8 +31,7 @@ fn compile(compiler: &CannedCompiler, dir: &Path, options: &Options) {
     let cwd = std::env::current_dir().unwrap();
     let interrupted = AtomicBool::new(false);
     let ctx = Context::new(compiler, &cwd, &options, &interrupted, Purpose::Compile);
-    let steps = steps::prepare_all(&ctx, visits);
-    engine::run(&ctx, steps, &mut Captured::default());
+    engine::run_visits(&ctx, visits, &mut Captured::default(), engine::WINDOW);
 }
 
 fn set_mtime(path: &Path, seconds: u64) {
