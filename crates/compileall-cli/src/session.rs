@@ -15,7 +15,6 @@ use crate::options::Options;
 use crate::output::{Chunk, Sink};
 use crate::plan::{self, Plan};
 use crate::pyerror::PyException;
-use crate::steps;
 
 /// Compiles for one backend; holds what every call shares.
 pub struct Session<'c> {
@@ -183,8 +182,7 @@ impl<'c> Session<'c> {
     pub fn check(&self, plan: Plan) -> Result<Vec<Problem>, PyException> {
         let (visits, options) = plan.into_visits(self.recursion_limit);
         let ctx = self.context(&options, Purpose::Check);
-        let steps = steps::prepare_all(&ctx, visits);
-        check::check(&ctx, &steps)
+        check::check_visits(&ctx, visits, engine::WINDOW)
     }
 
     /// Runs a plan: decides what is stale (in parallel), compiles it, and
