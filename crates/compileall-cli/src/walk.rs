@@ -146,3 +146,70 @@ impl Walk<'_> {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::symlink;
+
+    use super::*;
+    use crate::options::Options;
+
+    /// What the walk concluded about an entry: a folder (walked into or
+    /// not), or a file with what `os.path.isfile` says and a source's mtime.
+    fn conclusion(found: Found) -> String {
+        match found {
+            Found::Dir { walk_into, .. } => format!("dir, walked into: {walk_into}"),
+            Found::File(source) => {
+                let is_file = source
+                    .meta
+                    .map(|m| m.is_file())
+                    .or(source.regular.then_some(true));
+                let mtime = source
+                    .meta
+                    .filter(|_| source.fullname.extension() == Some("py".as_ref()));
+                format!(
+                    "file, isfile: {is_file:?}, mtime: {:?}",
+                    mtime.map(|m| m.mtime)
+                )
+            }
+        }
+    }
+
+    /// On a file system whose listing does not type its entries, `lstat`
+    /// and `stat` lead to what the typed listing leads to: symlinks to
+    /// folders are not walked into, broken ones are files that are not.
+    #[test]
+    fn untyped_entries_are_judged_as_typed_ones() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        std::fs::write(dir.join("a.py"), "x = 1\n").unwrap();
+        std::fs::write(dir.join("data.txt"), "").unwrap();
+        std::fs::create_dir(dir.join("sub")).unwrap();
+        symlink("sub", dir.join("link_to_dir")).unwrap();
+        symlink("a.py", dir.join("link.py")).unwrap();
+        symlink("nowhere", dir.join("broken.py")).unwrap();
+        let rewrite = Arc::new(Options::default().rewrite());
+        let walk = Walk {
+            quiet: Quiet::Nothing,
+            rewrite: &rewrite,
+            process: CompilerProcess::PoolWorker,
+        };
+        let folder = Folder::open(dir).unwrap();
+        let pycache = Arc::new(Pycache::new(dir, false));
+        let entries = folder.list().unwrap();
+        assert_eq!(entries.len(), 6);
+        for (name, kind) in entries {
+            assert!(
+                kind.is_some(),
+                "{name:?}: this file system types its entries"
+            );
+            let typed = conclusion(walk.entry(&folder, dir, &name, kind, &pycache));
+            let untyped = conclusion(walk.entry(&folder, dir, &name, None, &pycache));
+            assert_eq!(typed, untyped, "{name:?}");
+        }
+        let link = conclusion(walk.entry(&folder, dir, "link_to_dir".as_ref(), None, &pycache));
+        assert_eq!(link, "dir, walked into: false");
+        let broken = conclusion(walk.entry(&folder, dir, "broken.py".as_ref(), None, &pycache));
+        assert_eq!(broken, "file, isfile: None, mtime: None");
+    }
+}
