@@ -29,12 +29,17 @@ pub struct BenchArgs {
     pub versions: Vec<String>,
     /// Corpora: stdlib (the interpreter's own; 3.14 adds its test suite),
     /// synthetic (a generated tree of about 40 MB), popular (pinned
-    /// packages from the package index).
+    /// packages from the package index), scale (a generated
+    /// site-packages of `--scale-files` sources; not in the default list).
     #[arg(long, value_delimiter = ',', default_values_t = ["stdlib".to_string(), "synthetic".to_string(), "popular".to_string()])]
     pub corpora: Vec<String>,
+    /// Sizes of the scale corpus, in sources: one corpus per size.
+    #[arg(long, value_delimiter = ',', default_values_t = [corpus::scale::DEFAULT_FILES])]
+    pub scale_files: Vec<usize>,
     /// Scenarios: cold, noop, incremental, opt3, warm-cache (a fresh tree
     /// compiled from a cache filled at another path; CPython runs cold),
-    /// empty-cache (cold, storing into an empty cache).
+    /// empty-cache (cold, storing into an empty cache), and
+    /// incremental-install (not in the default list).
     #[arg(long, value_delimiter = ',', default_values_t = ["cold".to_string(), "noop".to_string(), "incremental".to_string(), "opt3".to_string(), "warm-cache".to_string(), "empty-cache".to_string()])]
     pub scenarios: Vec<String>,
     /// Where the trees are built (a tmpfs such as /dev/shm measures the
@@ -132,7 +137,7 @@ pub fn run(args: &BenchArgs, ours: &Path) -> Result<()> {
         let Some(python) = installed.iter().find(|p| &p.version == version) else {
             bail!("CPython {version} is not provisioned; run `cargo xtask pythons`");
         };
-        for corpus_name in &args.corpora {
+        for corpus_name in &corpus_names(args) {
             let pristine = work_dir.join(format!("{version}-{corpus_name}/pristine/lib"));
             let files = corpus::build(corpus_name, python, &pristine)?;
             for scenario in &args.scenarios {
@@ -179,6 +184,22 @@ pub fn run(args: &BenchArgs, ours: &Path) -> Result<()> {
     Ok(())
 }
 
+/// The corpora of `--corpora`, with `scale` once per `--scale-files` size
+/// (`scale-N`, which [`corpus::build`] generates with `N` sources).
+fn corpus_names(args: &BenchArgs) -> Vec<String> {
+    args.corpora
+        .iter()
+        .flat_map(|name| match name.as_str() {
+            "scale" => args
+                .scale_files
+                .iter()
+                .map(|n| format!("scale-{n}"))
+                .collect(),
+            _ => vec![name.clone()],
+        })
+        .collect()
+}
+
 /// Prepares `tree` for `scenario` (untimed), then times one run.
 fn run_scenario(
     scenario: &str,
@@ -196,6 +217,7 @@ fn run_scenario(
         "cold" => (&["-q", "-j0", "lib"], Setup::Fresh),
         "noop" => (&["-q", "-j0", "lib"], Setup::Compiled),
         "incremental" => (&["-q", "-j0", "lib"], Setup::Touched),
+        "incremental-install" => (&["-q", "-j0", "lib"], Setup::Installed),
         "opt3" => (
             &[
                 "-q",
@@ -212,7 +234,8 @@ fn run_scenario(
             Setup::Fresh,
         ),
         other => bail!(
-            "unknown scenario {other:?} (cold, noop, incremental, opt3, warm-cache, empty-cache)"
+            "unknown scenario {other:?} (cold, noop, incremental, opt3, incremental-install, \
+             warm-cache, empty-cache)"
         ),
     };
     if !lib.exists() {
@@ -220,7 +243,10 @@ fn run_scenario(
     }
     match setup {
         Setup::Fresh => remove_pycaches(&lib)?,
-        Setup::Compiled | Setup::Touched => {
+        Setup::Compiled | Setup::Touched | Setup::Installed => {
+            if matches!(setup, Setup::Installed) {
+                uninstall(&lib)?;
+            }
             // Bring the tree up to date with the tool itself.
             let status = (tool.command)(python, args)
                 .current_dir(tree)
@@ -232,6 +258,9 @@ fn run_scenario(
             }
             if matches!(setup, Setup::Touched) {
                 touch_one_percent(&lib, round)?;
+            }
+            if matches!(setup, Setup::Installed) {
+                corpus::scale::install(&lib, INSTALLED, corpus::scale::INSTALLED_FILES)?;
             }
         }
     }
@@ -316,6 +345,25 @@ enum Setup {
     Compiled,
     /// Up to date, then 1% of the sources touched.
     Touched,
+    /// Up to date, then a new package of
+    /// [`corpus::scale::INSTALLED_FILES`] sources added.
+    Installed,
+}
+
+/// The package `incremental-install` adds.
+const INSTALLED: &str = "newly_installed";
+
+/// Removes the package an earlier round of `incremental-install` added.
+fn uninstall(lib: &Path) -> Result<()> {
+    for dir in [
+        lib.join(INSTALLED),
+        lib.join(format!("{INSTALLED}-1.0.dist-info")),
+    ] {
+        if dir.exists() {
+            fs_err::remove_dir_all(&dir)?;
+        }
+    }
+    Ok(())
 }
 
 fn measure(mut command: Command) -> Result<Measure> {

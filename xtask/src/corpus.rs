@@ -1,6 +1,10 @@
 //! Source trees to compile: an interpreter's own standard library, a
 //! generated tree that any machine can rebuild identically, or pinned
-//! popular packages from the package index ([`crate::popular`]).
+//! popular packages from the package index ([`crate::popular`]), or a
+//! generated tree shaped like a large `site-packages` at any size
+//! ([`scale`]).
+
+pub mod scale;
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -9,7 +13,8 @@ use anyhow::{Result, bail};
 use compileall_tests::pythons::Python;
 
 /// Builds corpus `name` at `dest` (once; later calls reuse it) and returns
-/// how many `.py` files it has.
+/// how many `.py` files it has. `scale-N` is the scale corpus with `N`
+/// sources (`scale`: [`scale::DEFAULT_FILES`]).
 pub fn build(name: &str, python: &Python, dest: &Path) -> Result<usize> {
     let marker = dest.with_extension("complete");
     if !marker.exists() {
@@ -21,7 +26,11 @@ pub fn build(name: &str, python: &Python, dest: &Path) -> Result<usize> {
             "stdlib" => copy_stdlib(&python.stdlib, dest)?,
             "synthetic" => generate(dest, 3000)?,
             "popular" => crate::popular::build(dest)?,
-            other => bail!("unknown corpus {other:?} (stdlib, synthetic, popular)"),
+            "scale" => scale::generate(dest, scale::DEFAULT_FILES)?,
+            other => match other.strip_prefix("scale-").map(str::parse) {
+                Some(Ok(files)) => scale::generate(dest, files)?,
+                _ => bail!("unknown corpus {other:?} (stdlib, synthetic, popular, scale, scale-N)"),
+            },
         }
         fs_err::write(&marker, b"")?;
     }

@@ -67,7 +67,13 @@ fn main() -> Result<()> {
 /// `cargo build --release -p compileall-cli` (with the flag [`cargo`] adds), returning the binary.
 fn build_release() -> Result<PathBuf> {
     cargo(&["build", "--release", "-p", "compileall-cli"])?;
-    Ok(compileall_tests::workspace_root().join("target/release/compileall"))
+    // The build goes where cargo puts it: `CARGO_TARGET_DIR` when set (one
+    // build folder per worktree), else the workspace's `target`.
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .map(|dir| compileall_tests::workspace_root().join(dir))
+        .unwrap_or_else(|| compileall_tests::workspace_root().join("target"));
+    Ok(target.join("release/compileall"))
 }
 
 /// Runs `cargo SUBCOMMAND --ignore-rust-version ARGS...`. The flag is how

@@ -9,7 +9,6 @@
 //! requested.
 
 use std::fmt;
-use std::fs::Metadata;
 use std::io;
 use std::path::{Path, PathBuf};
 
@@ -20,7 +19,9 @@ use crate::freshness;
 use crate::options::InvalidationMode;
 use crate::prepare::Decision;
 use crate::pyerror::PyException;
-use crate::steps::Step;
+use crate::pyos::Stat;
+use crate::steps::{self, Step};
+use crate::visit::Visit;
 
 /// What is wrong with a pyc.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -92,9 +93,28 @@ impl fmt::Display for Problem {
     }
 }
 
+/// Every problem of `visits`, prepared `window` at a time (a large tree's
+/// preparation is never held all at once), in compileall's order. A
+/// visit where compileall would raise ends the check with that exception.
+pub(crate) fn check_visits(
+    ctx: &Context<'_>,
+    visits: Vec<Visit>,
+    window: usize,
+) -> Result<Vec<Problem>, PyException> {
+    let mut visits = visits.into_iter();
+    let mut problems = Vec::new();
+    loop {
+        let batch: Vec<Visit> = visits.by_ref().take(window).collect();
+        if batch.is_empty() {
+            return Ok(problems);
+        }
+        problems.extend(check(ctx, &steps::prepare_all(ctx, batch))?);
+    }
+}
+
 /// Every problem among the prepared steps, in compileall's order. A step
 /// where compileall would raise ends the check with that exception.
-pub(crate) fn check(ctx: &Context<'_>, steps: &[Step]) -> Result<Vec<Problem>, PyException> {
+fn check(ctx: &Context<'_>, steps: &[Step]) -> Result<Vec<Problem>, PyException> {
     let mut problems = Vec::new();
     for step in steps {
         let prepared = match step {
@@ -127,7 +147,7 @@ pub(crate) fn check(ctx: &Context<'_>, steps: &[Step]) -> Result<Vec<Problem>, P
 fn judge(
     ctx: &Context<'_>,
     source: &Path,
-    meta: &Metadata,
+    meta: &Stat,
     pyc: &Path,
     source_bytes: &mut Option<io::Result<Vec<u8>>>,
 ) -> Result<(), (ProblemKind, String)> {

@@ -16,6 +16,12 @@
 //! - The same source reached twice (`compileall pkg pkg`): the second visit
 //!   must see the pycs the first one wrote, so it waits for the first and is
 //!   prepared again.
+//!
+//! The visits are prepared and run a window at a time ([`run_visits`]), so
+//! that what a run holds per file (its preparation, its result) is that
+//! of one window, whatever the size of the tree. A window starts once the
+//! previous one is finished, so a source visited again in a later window
+//! is prepared after its earlier visit wrote its pycs, as in CPython.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -29,7 +35,8 @@ use crate::execute::{self, Executed};
 use crate::output::{FileOutcome, FileStatus, Sink};
 use crate::prepare::{self, Decision, Prepared};
 use crate::pyerror::PyException;
-use crate::steps::Step;
+use crate::steps::{self, Step};
+use crate::visit::Visit;
 
 /// How a run ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -66,8 +73,52 @@ impl Outcome {
     }
 }
 
-/// Runs `steps` and reports what CPython would have.
-pub(crate) fn run(ctx: &Context<'_>, steps: Vec<Step>, sink: &mut dyn Sink) -> Outcome {
+/// Visits per window: enough that every compile thread has work in a
+/// window (1% of its sources stale is still dozens of jobs) and that the
+/// pause between windows is rare, small enough that one window's state
+/// (about 1 KB per file) is a few MB.
+pub(crate) const WINDOW: usize = 8192;
+
+/// Prepares and runs `visits`, `window` at a time, and reports what
+/// CPython would have.
+pub(crate) fn run_visits(
+    ctx: &Context<'_>,
+    visits: Vec<Visit>,
+    sink: &mut dyn Sink,
+    window: usize,
+) -> Outcome {
+    let mut visits = visits.into_iter();
+    let mut progress = Progress::default();
+    let mut success = true;
+    loop {
+        let batch: Vec<Visit> = visits.by_ref().take(window).collect();
+        let last = visits.as_slice().is_empty();
+        let steps = steps::prepare_all(ctx, batch);
+        steps::sweep_leftovers(&steps);
+        match run(ctx, steps, sink, &mut progress) {
+            Outcome::Completed { success: ok } => success &= ok,
+            other => return other,
+        }
+        if last {
+            return Outcome::Completed { success };
+        }
+    }
+}
+
+/// Compiles done, and known of so far, across windows.
+#[derive(Debug, Default)]
+struct Progress {
+    done: u64,
+    total: u64,
+}
+
+/// Runs one window's `steps`.
+fn run(
+    ctx: &Context<'_>,
+    steps: Vec<Step>,
+    sink: &mut dyn Sink,
+    progress: &mut Progress,
+) -> Outcome {
     let cutoff = steps.iter().position(Step::raises).unwrap_or(steps.len());
     let schedule = Schedule::new(&steps[..cutoff]);
     let board = Board {
@@ -90,7 +141,7 @@ pub(crate) fn run(ctx: &Context<'_>, steps: Vec<Step>, sink: &mut dyn Sink) -> O
         for _ in 0..pool_threads {
             scope.spawn(|| board.run_any(pool, &next_pool_job));
         }
-        let outcome = board.emit(&schedule, sink);
+        let outcome = board.emit(&schedule, sink, progress);
         board.stop.store(true, Ordering::SeqCst);
         board.changed.notify_all();
         if outcome == Outcome::Interrupted {
@@ -257,10 +308,10 @@ impl Board<'_, '_> {
 
     /// Prints every step before the cut-off in order, waiting for compile
     /// results as needed, then what the cut-off step raises.
-    fn emit(&self, schedule: &Schedule, sink: &mut dyn Sink) -> Outcome {
+    fn emit(&self, schedule: &Schedule, sink: &mut dyn Sink, progress: &mut Progress) -> Outcome {
         let mut success = true;
-        let mut done = 0;
-        sink.progress(0, schedule.jobs());
+        progress.total += schedule.jobs();
+        sink.progress(progress.done, progress.total);
         for (index, work) in schedule.work.iter().enumerate() {
             if self.ctx.is_interrupted() {
                 return Outcome::Interrupted;
@@ -293,8 +344,8 @@ impl Board<'_, '_> {
                 cache: executed.cache,
             });
             success &= executed.success;
-            done += 1;
-            sink.progress(done, schedule.jobs());
+            progress.done += 1;
+            sink.progress(progress.done, progress.total);
         }
         match self.steps.get(schedule.work.len()) {
             None => Outcome::Completed { success },

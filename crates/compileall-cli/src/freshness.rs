@@ -3,24 +3,33 @@
 //! and mtime, which decides what `compile_file` compiles) and importlib's
 //! full one ([`importlib_verdict`], which `--check` and `inspect` report).
 
-use std::fs::Metadata;
 use std::io::{self, Read};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use pyc_format::{CheckHashBasedPycs, Flags, Magic, PycError, SourceFacts};
 
-use crate::pyos;
+use crate::pyos::Stat;
+use crate::visit::Pycache;
 
 /// compileall's check: every pyc starts with magic, zero flags and the
-/// source's mtime. (Hash-based pycs never pass it.)
-pub(crate) fn up_to_date(magic: Magic, meta: &Metadata, cfiles: &[(i32, PathBuf)]) -> bool {
+/// source's mtime. (Hash-based pycs never pass it.) Pycs in `pycache`
+/// are read relative to it.
+pub(crate) fn up_to_date(
+    magic: Magic,
+    meta: &Stat,
+    cfiles: &[(i32, PathBuf)],
+    pycache: Option<&Pycache>,
+) -> bool {
     let mut expect = [0u8; 12];
     expect[..4].copy_from_slice(&magic.0);
-    expect[8..].copy_from_slice(&(pyos::mtime(meta) as u32).to_le_bytes());
-    cfiles
-        .iter()
-        .all(|(_, cfile)| read_header(cfile).is_ok_and(|actual| actual == expect))
+    expect[8..].copy_from_slice(&(meta.int_mtime() as u32).to_le_bytes());
+    cfiles.iter().all(|(_, cfile)| {
+        let header = pycache
+            .and_then(|pycache| pycache.read_start(cfile))
+            .unwrap_or_else(|| read_header(cfile));
+        header.is_ok_and(|actual| actual == expect)
+    })
 }
 
 /// `open(cfile, 'rb').read(12)`, in one `read` for a regular file.
@@ -49,12 +58,12 @@ pub(crate) fn importlib_verdict(
     pyc: &[u8],
     magic: Magic,
     source: &Path,
-    source_meta: &Metadata,
+    source_meta: &Stat,
     source_bytes: &[u8],
 ) -> Result<Flags, PycError> {
     let facts = SourceFacts {
-        mtime: pyos::mtime(source_meta),
-        size: source_meta.len(),
+        mtime: source_meta.int_mtime(),
+        size: source_meta.size,
         bytes: source_bytes,
     };
     let name = source.to_string_lossy();
@@ -74,7 +83,7 @@ mod tests {
     }
 
     /// A source with a known mtime, and the path its pyc would have.
-    fn source(dir: &Path) -> (PathBuf, Metadata, PathBuf) {
+    fn source(dir: &Path) -> (PathBuf, Stat, PathBuf) {
         let source = dir.join("m.py");
         std::fs::write(&source, "x = 1\n").unwrap();
         let mtime = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
@@ -84,27 +93,57 @@ mod tests {
             .unwrap()
             .set_modified(mtime)
             .unwrap();
-        let meta = std::fs::metadata(&source).unwrap();
-        (source, meta, dir.join("m.pyc"))
+        let meta = Stat::of(&source).unwrap();
+        (source, meta, dir.join("__pycache__/m.cpython-314.pyc"))
     }
 
     /// compileall compares 12 bytes only: the size field and what follows
-    /// the header do not count, the flags do.
+    /// the header do not count, the flags do. The pyc read by its path and
+    /// relative to its listed `__pycache__` give the same verdict.
     #[test]
     fn up_to_date_compares_magic_flags_and_mtime() {
         let tmp = tempfile::tempdir().unwrap();
         let (_, meta, pyc) = source(tmp.path());
         let cfiles = [(-1, pyc.clone())];
-        assert!(!up_to_date(magic(), &meta, &cfiles), "no pyc yet");
+        let verdict = || {
+            let pycache = Pycache::new(tmp.path(), true);
+            let by_path = up_to_date(magic(), &meta, &cfiles, None);
+            let relative = up_to_date(magic(), &meta, &cfiles, Some(&pycache));
+            assert_eq!(by_path, relative);
+            by_path
+        };
+        assert!(!verdict(), "no pyc yet");
+        std::fs::create_dir(pyc.parent().unwrap()).unwrap();
+        assert!(!verdict(), "no pyc yet, in an existing __pycache__");
         let header = PycHeader::timestamp(magic(), 1_700_000_000, 999).to_bytes();
         std::fs::write(&pyc, header).unwrap();
-        assert!(up_to_date(magic(), &meta, &cfiles));
+        assert!(verdict());
         let stale = PycHeader::timestamp(magic(), 1_700_000_001, 6).to_bytes();
         std::fs::write(&pyc, stale).unwrap();
-        assert!(!up_to_date(magic(), &meta, &cfiles));
+        assert!(!verdict());
         let hashed = PycHeader::hash(magic(), [0; 8], true).to_bytes();
         std::fs::write(&pyc, hashed).unwrap();
-        assert!(!up_to_date(magic(), &meta, &cfiles));
+        assert!(!verdict());
+    }
+
+    /// A `__pycache__` answers from its listing, taken when first opened
+    /// (a pyc written since is missing to it), and only for pycs inside
+    /// it: one elsewhere is read by its path.
+    #[test]
+    fn a_pycache_answers_only_for_its_own_listing() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (_, meta, pyc) = source(tmp.path());
+        let cfiles = [(-1, pyc.clone())];
+        std::fs::create_dir(pyc.parent().unwrap()).unwrap();
+        let listed_before = Pycache::new(tmp.path(), true);
+        listed_before.sweep();
+        let header = PycHeader::timestamp(magic(), 1_700_000_000, 6).to_bytes();
+        std::fs::write(&pyc, header).unwrap();
+        assert!(!up_to_date(magic(), &meta, &cfiles, Some(&listed_before)));
+        let elsewhere = Pycache::new(&tmp.path().join("other"), true);
+        assert!(up_to_date(magic(), &meta, &cfiles, Some(&elsewhere)));
+        let listed_after = Pycache::new(tmp.path(), true);
+        assert!(up_to_date(magic(), &meta, &cfiles, Some(&listed_after)));
     }
 
     #[test]

@@ -180,7 +180,7 @@ fn judge(data: &[u8], magic: Magic, source: &Path, pep552: bool) -> Result<(), S
     if !pep552 {
         return Err("headers before Python 3.7 are not checked".into());
     }
-    let meta = std::fs::metadata(source).map_err(|e| e.to_string())?;
+    let meta = crate::pyos::Stat::of(source).map_err(|e| e.to_string())?;
     let bytes = std::fs::read(source).map_err(|e| e.to_string())?;
     freshness::importlib_verdict(data, magic, source, &meta, &bytes)
         .map(drop)

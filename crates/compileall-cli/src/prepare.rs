@@ -3,9 +3,7 @@
 //! check), run in parallel while the tree is walked. What it decides is a
 //! [`Decision`]; [`crate::execute`] carries out the compiles.
 
-use std::fs::Metadata;
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use bstr::ByteSlice;
@@ -17,8 +15,8 @@ use crate::freshness;
 use crate::options::Exclude;
 use crate::output::{Chunk, SkipReason};
 use crate::pyerror::{ExceptionClass, PyException};
-use crate::pyos;
-use crate::visit::Source;
+use crate::pyos::{self, Stat};
+use crate::visit::{Pycache, Source};
 
 /// What `prepare` decided for one source.
 pub(crate) struct Prepared {
@@ -38,7 +36,7 @@ pub(crate) struct Prepared {
     /// known to be a file).
     pub cfiles: Vec<(i32, PathBuf)>,
     /// The source's `stat()`, for `.py` files.
-    pub meta: Option<Metadata>,
+    pub meta: Option<Stat>,
 }
 
 /// What compile_file does with a path.
@@ -76,6 +74,13 @@ impl Prepared {
 /// The first half of `compile_file(fullname, ...)`.
 pub(crate) fn prepare(ctx: &Context<'_>, mut source: Source) -> Prepared {
     let meta = source.meta.take();
+    // Dropped when this file is prepared: the last of its folder's files
+    // closes it. Swept by the first, whatever it decides, so that every
+    // walked `__pycache__` with files next to it is swept.
+    let pycache = source.pycache.take();
+    if let Some(pycache) = &pycache {
+        pycache.sweep();
+    }
     let mut prepared = Prepared {
         source,
         chunks: Vec::new(),
@@ -85,7 +90,7 @@ pub(crate) fn prepare(ctx: &Context<'_>, mut source: Source) -> Prepared {
         cfiles: Vec::new(),
         meta: None,
     };
-    prepared.decision = match decide(ctx, &mut prepared, meta) {
+    prepared.decision = match decide(ctx, &mut prepared, meta, pycache.as_deref()) {
         Ok(decision) | Err(decision) => decision,
     };
     prepared
@@ -96,7 +101,8 @@ pub(crate) fn prepare(ctx: &Context<'_>, mut source: Source) -> Prepared {
 fn decide(
     ctx: &Context<'_>,
     prepared: &mut Prepared,
-    meta: Option<Metadata>,
+    meta: Option<Stat>,
+    pycache: Option<&Pycache>,
 ) -> Result<Decision, Decision> {
     let dfile = dfile(ctx, &prepared.source, &mut prepared.chunks)?;
     if ctx.options.hardlink_dupes && ctx.levels.len() < 2 {
@@ -109,7 +115,7 @@ fn decide(
     exclude(ctx, fullname)?;
     let is_py = fullname.as_os_str().as_bytes().ends_with_str(".py");
     let meta = is_file(fullname, meta, prepared.source.regular, is_py)?;
-    prepared.identity = meta.as_ref().map(|meta| (meta.dev(), meta.ino()));
+    prepared.identity = meta.map(|meta| meta.identity);
     let cfiles = cfiles(ctx, fullname)?;
     let Some(meta) = meta.filter(|_| is_py) else {
         return Err(Decision::Skip(SkipReason::NotPython));
@@ -118,7 +124,8 @@ fn decide(
         .first()
         .and_then(|(_, cfile)| pyos::dirname(cfile))
         .map(Path::to_owned);
-    let fresh = !ctx.options.force && freshness::up_to_date(ctx.target.magic, &meta, &cfiles);
+    let fresh =
+        !ctx.options.force && freshness::up_to_date(ctx.target.magic, &meta, &cfiles, pycache);
     prepared.cfiles = cfiles;
     prepared.meta = Some(meta);
     if fresh {
@@ -187,14 +194,14 @@ fn exclude(ctx: &Context<'_>, fullname: &Path) -> Result<(), Decision> {
 /// only if it is a source).
 fn is_file(
     fullname: &Path,
-    meta: Option<Metadata>,
+    meta: Option<Stat>,
     regular: bool,
     is_py: bool,
-) -> Result<Option<Metadata>, Decision> {
+) -> Result<Option<Stat>, Decision> {
     let meta = match meta {
         Some(meta) => Some(meta),
         None if regular && !is_py => None,
-        None => match std::fs::metadata(fullname) {
+        None => match Stat::of(fullname) {
             Ok(meta) => Some(meta),
             Err(_) => return Err(Decision::Skip(SkipReason::NotAFile)),
         },

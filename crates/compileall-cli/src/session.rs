@@ -15,7 +15,6 @@ use crate::options::Options;
 use crate::output::{Chunk, Sink};
 use crate::plan::{self, Plan};
 use crate::pyerror::PyException;
-use crate::steps;
 
 /// Compiles for one backend; holds what every call shares.
 pub struct Session<'c> {
@@ -183,8 +182,7 @@ impl<'c> Session<'c> {
     pub fn check(&self, plan: Plan) -> Result<Vec<Problem>, PyException> {
         let (visits, options) = plan.into_visits(self.recursion_limit);
         let ctx = self.context(&options, Purpose::Check);
-        let steps = steps::prepare_all(&ctx, visits);
-        check::check(&ctx, &steps)
+        check::check_visits(&ctx, visits, engine::WINDOW)
     }
 
     /// Runs a plan: decides what is stale (in parallel), compiles it, and
@@ -206,9 +204,7 @@ impl<'c> Session<'c> {
     pub fn run(&self, plan: Plan, sink: &mut dyn Sink) -> Outcome {
         let (visits, options) = plan.into_visits(self.recursion_limit);
         let ctx = self.context(&options, Purpose::Compile);
-        let steps = steps::prepare_all(&ctx, visits);
-        steps::sweep_leftovers(&steps);
-        engine::run(&ctx, steps, sink)
+        engine::run_visits(&ctx, visits, sink, engine::WINDOW)
     }
 
     /// `compile_path(skip_curdir, maxlevels=0, ...)` over `sys_path`: each

@@ -14,15 +14,33 @@ use crate::engine;
 use crate::options::Options;
 use crate::output::Captured;
 use crate::plan::{DEFAULT_RECURSION_LIMIT, Plan};
-use crate::steps;
 
-/// What `Session::check` does with `plan`.
+/// What `Session::check` does with `plan`; the same answer whatever the
+/// window the visits are prepared in.
 fn check_plan(compiler: &CannedCompiler, plan: Plan) -> Result<Vec<Problem>, PyException> {
     let (visits, options) = plan.into_visits(DEFAULT_RECURSION_LIMIT);
     let cwd = std::env::current_dir().unwrap();
     let interrupted = AtomicBool::new(false);
     let ctx = Context::new(compiler, &cwd, &options, &interrupted, Purpose::Check);
-    check(&ctx, &steps::prepare_all(&ctx, visits))
+    let again: Vec<Visit> = visits.iter().map(visit_again).collect();
+    let whole = check_visits(&ctx, visits, engine::WINDOW);
+    let one_by_one = check_visits(&ctx, again, 1);
+    let text = |r: &Result<Vec<Problem>, PyException>| match r {
+        Ok(problems) => problems.iter().map(Problem::to_string).collect::<Vec<_>>(),
+        Err(exception) => vec![format!("{exception:?}")],
+    };
+    assert_eq!(text(&whole), text(&one_by_one), "windows of one visit");
+    whole
+}
+
+/// The same visit, to check again.
+fn visit_again(visit: &Visit) -> Visit {
+    match visit {
+        Visit::Listing(dir) => Visit::Listing(dir.clone()),
+        Visit::CantList(dir) => Visit::CantList(dir.clone()),
+        Visit::File(source) => Visit::File(source.again()),
+        Visit::Raise(exception) => Visit::Raise(exception.clone()),
+    }
 }
 
 /// Writes `dir`'s pycs as `Session::compile_dir` does.
@@ -31,8 +49,7 @@ fn compile(compiler: &CannedCompiler, dir: &Path, options: &Options) {
     let cwd = std::env::current_dir().unwrap();
     let interrupted = AtomicBool::new(false);
     let ctx = Context::new(compiler, &cwd, &options, &interrupted, Purpose::Compile);
-    let steps = steps::prepare_all(&ctx, visits);
-    engine::run(&ctx, steps, &mut Captured::default());
+    engine::run_visits(&ctx, visits, &mut Captured::default(), engine::WINDOW);
 }
 
 fn set_mtime(path: &Path, seconds: u64) {

@@ -16,7 +16,6 @@ use crate::options::{Options, Quiet};
 use crate::output::{Captured, Chunk, SkipReason, Stream};
 use crate::plan::{DEFAULT_RECURSION_LIMIT, Plan};
 use crate::pyerror::ExceptionClass;
-use crate::steps;
 
 fn compiler() -> CannedCompiler {
     CannedCompiler::new(target(PythonVersion::new(3, 14)))
@@ -59,16 +58,19 @@ impl Events {
     }
 }
 
-/// What `Session::run` does with `plan`: prepare every step, then run
-/// them through the engine.
+/// What `Session::run` does with `plan`: prepare the steps and run them
+/// through the engine, a window at a time.
 fn run(compiler: &CannedCompiler, plan: Plan) -> (Outcome, Events) {
+    run_in_windows(compiler, plan, WINDOW)
+}
+
+fn run_in_windows(compiler: &CannedCompiler, plan: Plan, window: usize) -> (Outcome, Events) {
     let (visits, options) = plan.into_visits(DEFAULT_RECURSION_LIMIT);
     let cwd = std::env::current_dir().unwrap();
     let interrupted = AtomicBool::new(false);
     let ctx = Context::new(compiler, &cwd, &options, &interrupted, Purpose::Compile);
-    let steps = steps::prepare_all(&ctx, visits);
     let mut events = Events::default();
-    let outcome = super::run(&ctx, steps, &mut events);
+    let outcome = run_visits(&ctx, visits, &mut events, window);
     (outcome, events)
 }
 
@@ -235,6 +237,71 @@ fn pool_compiles_print_in_walk_order() {
             .iter()
             .all(|call| call.process == CompilerProcess::PoolWorker)
     );
+}
+
+/// Preparing and running a window at a time changes nothing: the same
+/// output, statuses and compiles for any window size, with a source
+/// reached twice (`compileall -j 0 pkg pkg`), a failure, and a raise that
+/// cuts the run short (`-s` equal to a whole path).
+#[test]
+fn windows_change_nothing() {
+    let outcomes = |window: usize| {
+        let tmp = tempfile::tempdir().unwrap();
+        let pkg = tmp.path().join("pkg");
+        let files = sources(&pkg, &["a.py", "b.py", "c.py"]);
+        sources(&pkg.join("sub"), &["d.py", "e.py"]);
+        let compiler = compiler()
+            .with_concurrency(4)
+            .slow(&files[0], Duration::from_millis(30))
+            .failing(&files[1], "SyntaxError: invalid syntax\n");
+        let options = Options {
+            workers: 0,
+            ..Options::default()
+        };
+        let (outcome, events) = run_in_windows(
+            &compiler,
+            Plan::dests(&[pkg.clone(), pkg.clone()], &options),
+            window,
+        );
+        let strip = Options {
+            stripdir: Some(files[2].clone()),
+            ..options
+        };
+        let (raised, after_raise) = run_in_windows(&compiler, Plan::dests(&files, &strip), window);
+        let root = tmp.path().display().to_string();
+        let relative = |events: &Events| {
+            let files: Vec<_> = events
+                .files
+                .iter()
+                .map(|(path, status)| {
+                    (
+                        path.strip_prefix(tmp.path()).unwrap().to_owned(),
+                        status.clone(),
+                    )
+                })
+                .collect();
+            (events.stdout().replace(&root, "ROOT"), files)
+        };
+        let mut compiled = compiled_names(&compiler);
+        compiled.sort();
+        (
+            outcome,
+            relative(&events),
+            raised,
+            relative(&after_raise),
+            compiled.len(),
+        )
+    };
+    let whole = outcomes(WINDOW);
+    assert_eq!(whole.0, Outcome::Completed { success: false });
+    assert_eq!(
+        whole.4,
+        5 + 1 + 1,
+        "five sources, b.py again (it failed), a.py"
+    );
+    for window in [1, 2, 3, 5] {
+        assert_eq!(outcomes(window), whole, "window of {window}");
+    }
 }
 
 /// compile_file's failure message per `-q`, after which the run goes on.

@@ -272,8 +272,8 @@ fn a_stale_source_records_its_pycs() {
         ]
     );
     assert_eq!(prepared.cache_dir.as_deref(), Some(pycache.as_path()));
-    let meta = std::fs::metadata(root.join("tree/a.py")).unwrap();
-    assert_eq!(prepared.identity, Some((meta.dev(), meta.ino())));
+    let meta = pyos::Stat::of(&root.join("tree/a.py")).unwrap();
+    assert_eq!(prepared.identity, Some(meta.identity));
     // Named on the command line: the walk did not sweep its folder.
     assert!(!prepared.cache_dir_swept());
 
