@@ -367,8 +367,12 @@ fn uninstall(lib: &Path) -> Result<()> {
 }
 
 fn measure(mut command: Command) -> Result<Measure> {
-    // Leftovers of the untimed preparation must not count here.
+    // Leftovers of the untimed preparation must not count here: its
+    // processes, and its writes (the file system would flush them, and
+    // commit its deletions, during the timed run).
     reap_orphans();
+    // SAFETY: sync(2) takes no arguments and cannot fail.
+    unsafe { libc::sync() };
     let before = children_cpu();
     let start = Instant::now();
     let child = command.spawn().context("starting the tool")?;

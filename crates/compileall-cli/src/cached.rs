@@ -22,6 +22,8 @@
 use std::io::Write;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
 
 use bytecode::{
     BackendError, CacheOutcome, CompileOutput, CompileRequest, CompiledBy, Compiler,
@@ -33,11 +35,18 @@ use crate::cli::CacheRequest;
 
 /// The cache of one invocation, shared by its targets.
 pub(crate) struct RunCache {
-    cache: Cache,
-    /// This program's identity ([`Cache::program_identity`]).
-    program: Key,
+    cache: Arc<Cache>,
+    /// This program's identity ([`Cache::program_identity`]), hashed on
+    /// another thread while the interpreter starts and the tree is walked.
+    program: Mutex<ProgramIdentity>,
     max_size: u64,
     notices: bool,
+}
+
+/// [`RunCache::program`]'s states.
+enum ProgramIdentity {
+    Hashing(JoinHandle<std::io::Result<Key>>),
+    Known(Option<Key>),
 }
 
 impl RunCache {
@@ -45,26 +54,24 @@ impl RunCache {
     /// stderr (unless `notices` is off) and returns `None`: the run goes on
     /// without it.
     pub fn open(request: &CacheRequest, notices: bool) -> Option<RunCache> {
-        let opened = Cache::open(&request.dir)
-            .map_err(|err| err.to_string())
-            .and_then(|cache| {
-                let program = std::env::current_exe()
-                    .and_then(|exe| cache.program_identity(&exe))
-                    .map_err(|err| format!("cannot identify this program: {err}"))?;
-                Ok((cache, program))
-            });
-        match opened {
-            Ok((cache, program)) => Some(RunCache {
-                cache,
-                program,
-                max_size: request.max_size,
-                notices,
-            }),
-            Err(reason) => {
+        match Cache::open(&request.dir) {
+            Ok(cache) => {
+                let cache = Arc::new(cache);
+                let hashing = Arc::clone(&cache);
+                let program =
+                    std::thread::spawn(move || hashing.program_identity(&std::env::current_exe()?));
+                Some(RunCache {
+                    cache,
+                    program: Mutex::new(ProgramIdentity::Hashing(program)),
+                    max_size: request.max_size,
+                    notices,
+                })
+            }
+            Err(err) => {
                 notice(
                     notices,
                     &format!(
-                        "cache {}: {reason}; running without the cache",
+                        "cache {}: {err}; running without the cache",
                         request.dir.display()
                     ),
                 );
@@ -75,7 +82,38 @@ impl RunCache {
 
     /// `inner` behind the cache, unless its output cannot be cached.
     pub fn compiler<'a>(&'a self, inner: &'a dyn Compiler) -> Option<CachedCompiler<'a>> {
-        CachedCompiler::new(inner, &self.cache, &self.program, self.notices)
+        let program = self.program()?;
+        CachedCompiler::new(inner, &self.cache, &program, self.notices)
+    }
+
+    /// This program's identity, once hashed; `None` (said once) if it
+    /// could not be read.
+    fn program(&self) -> Option<Key> {
+        let mut state = self.program.lock().unwrap_or_else(|e| e.into_inner());
+        if let ProgramIdentity::Hashing(_) = &*state {
+            let ProgramIdentity::Hashing(thread) =
+                std::mem::replace(&mut *state, ProgramIdentity::Known(None))
+            else {
+                unreachable!("checked above")
+            };
+            let hashed = thread
+                .join()
+                .unwrap_or_else(|_| Err(std::io::Error::other("panicked")));
+            if let Err(err) = &hashed {
+                notice(
+                    self.notices,
+                    &format!(
+                        "cache {}: cannot identify this program: {err}; running without the cache",
+                        self.dir().display()
+                    ),
+                );
+            }
+            *state = ProgramIdentity::Known(hashed.ok());
+        }
+        match &*state {
+            ProgramIdentity::Known(key) => *key,
+            ProgramIdentity::Hashing(_) => None,
+        }
     }
 
     /// The cache itself.
@@ -308,9 +346,15 @@ impl Compiler for CachedCompiler<'_> {
 
     /// Held back until a request misses: a run the cache answers whole
     /// starts no worker (CPython's workers import compileall's modules as
-    /// they start, which costs more than answering from the cache).
+    /// they start, which costs more than answering from the cache). From
+    /// a cache that was empty, nothing can be answered: the warm-up goes on
+    /// at once, as without a cache.
     fn warm_up(&self, process: CompilerProcess) {
-        self.warm_up_pending[process_index(process)].store(true, Ordering::Relaxed);
+        if self.cache.was_empty() {
+            self.inner.warm_up(process);
+        } else {
+            self.warm_up_pending[process_index(process)].store(true, Ordering::Relaxed);
+        }
     }
 
     fn cancel(&self) {

@@ -207,17 +207,22 @@ impl Runner<'_> {
         let mut terminal =
             TerminalSink::new(shown, report_on_stdout, self.cache.map(RunCache::cache));
         let stats_before = self.cache.map(RunCache::stats);
-        let outcome = {
+        let compile = |sink: &mut dyn Sink| match plan {
+            Some(plan) => session.run(plan, sink),
+            None => session.compile_path(sys_path, true, options, sink),
+        };
+        // Each file's record is kept only for a report: at 60,000 files
+        // they are most of a run's memory.
+        let outcome = if self.invocation.report.is_some() {
             let mut sink = ReportSink {
                 inner: Some(&mut terminal),
                 run: std::mem::take(run),
             };
-            let outcome = match plan {
-                Some(plan) => session.run(plan, &mut sink),
-                None => session.compile_path(sys_path, true, options, &mut sink),
-            };
+            let outcome = compile(&mut sink);
             *run = sink.run;
             outcome
+        } else {
+            compile(&mut terminal)
         };
         if let (Some(cache), Some(before)) = (self.cache, stats_before) {
             run.cache = Some(cache_report(cache, before));

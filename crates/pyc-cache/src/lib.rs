@@ -106,6 +106,8 @@ pub struct Cache {
     corrupt: AtomicU64,
     /// Bytes of entries written by this run.
     stored_bytes: AtomicU64,
+    /// Whether it held no entry when opened.
+    empty_at_open: bool,
 }
 
 /// What [`Cache::get`] found.
@@ -189,6 +191,7 @@ impl Cache {
     /// Opens the cache in `dir`, creating it private to the user if needed.
     pub fn open(dir: &Path) -> Result<Cache, OpenError> {
         let format_dir = folder::prepare(dir)?;
+        let empty_at_open = !has_buckets(&format_dir);
         Ok(Cache {
             dir: dir.to_owned(),
             format_dir,
@@ -200,7 +203,14 @@ impl Cache {
             stores: AtomicU64::new(0),
             corrupt: AtomicU64::new(0),
             stored_bytes: AtomicU64::new(0),
+            empty_at_open,
         })
+    }
+
+    /// Whether it held no entry when it was opened: then every lookup of
+    /// the run will miss (but for sources stored earlier in the run).
+    pub fn was_empty(&self) -> bool {
+        self.empty_at_open
     }
 
     /// The folder it was opened at.
@@ -229,7 +239,8 @@ impl Cache {
             Err(corruption) => return self.corrupt(corruption),
         };
         let old = entry.located.filename();
-        if !entry.stderr.is_empty() && !(warnings_usable && filename.is_ascii()) {
+        let warnings_fit = entry.stderr.is_empty() || (warnings_usable && filename.is_ascii());
+        if !warnings_fit {
             return self.miss(Lookup::Miss);
         }
         if old == filename {
@@ -365,6 +376,13 @@ impl Cache {
         self.corrupt.fetch_add(1, Ordering::Relaxed);
         self.miss(Lookup::Corrupt(corruption))
     }
+}
+
+/// Whether the format folder has a bucket (entries are only ever stored in
+/// one).
+fn has_buckets(format_dir: &Path) -> bool {
+    fs::read_dir(format_dir)
+        .is_ok_and(|mut items| items.any(|item| item.is_ok_and(|item| item.file_name().len() == 2)))
 }
 
 /// Failures that mean the cache cannot take entries for a while: full
