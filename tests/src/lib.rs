@@ -13,6 +13,7 @@ pub mod hex;
 pub mod oracle;
 pub mod pyc;
 pub mod pythons;
+pub mod runs;
 pub mod scenarios;
 
 use std::path::PathBuf;

@@ -13,37 +13,9 @@ use std::process::{Command, Output, Stdio};
 
 use compileall_tests::pyc::code_difference;
 use compileall_tests::pythons::{self, Python, SUPPORTED};
+use compileall_tests::runs::{cpython, ours, ours_command, text};
 use compileall_tests::scenarios::{self, Tree};
 use serde_json::Value;
-
-/// Our binary for `python`, in `cwd`, with `args`.
-fn ours(python: &Python, cwd: &Path, args: &[&str]) -> Output {
-    ours_command(python, cwd, args).output().unwrap()
-}
-
-fn ours_command(python: &Python, cwd: &Path, args: &[&str]) -> Command {
-    let mut command = Command::new(scenarios::binary());
-    command
-        .arg("--python")
-        .arg(&python.executable)
-        .args(args)
-        .current_dir(cwd)
-        .env_remove("COMPILEALL_CACHE_DIR");
-    command
-}
-
-fn cpython(python: &Python, cwd: &Path, args: &[&str]) -> Output {
-    Command::new(&python.executable)
-        .args(["-m", "compileall"])
-        .args(args)
-        .current_dir(cwd)
-        .output()
-        .unwrap()
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
 
 /// A package of real code (the target's own `json` and `email`), a source
 /// CPython refuses, one that warns, and a data file.
@@ -360,6 +332,14 @@ fn concurrent_runs_share_one_cache() {
     }
 }
 
+/// Our own lines on stderr (the cache's notices), not the compiler's.
+fn notices(stderr: &str) -> Vec<&str> {
+    stderr
+        .lines()
+        .filter(|line| line.starts_with("compileall: "))
+        .collect()
+}
+
 /// Every entry file of a cache.
 fn entries(cache: &Path) -> Vec<PathBuf> {
     let mut found = Vec::new();
@@ -415,10 +395,7 @@ fn damaged_entries_are_compiled_again_and_replaced() {
 
         let run = run_in(&python, &roots[1], Some(&cache), &[]);
         let stderr = text(&run.stderr);
-        let notices: Vec<&str> = stderr
-            .lines()
-            .filter(|l| l.starts_with("compileall: "))
-            .collect();
+        let notices = notices(&stderr);
         assert_eq!(notices.len(), 4, "{stderr}");
         // In the order of the sources, each naming its own and the damage.
         for reason in [
@@ -507,10 +484,7 @@ fn a_full_disk_turns_storing_off() {
             return;
         };
         let stderr = text(&run.stderr);
-        let notices: Vec<&str> = stderr
-            .lines()
-            .filter(|l| l.starts_with("compileall: "))
-            .collect();
+        let notices = notices(&stderr);
         assert_eq!(notices.len(), 1, "{stderr}");
         assert!(
             notices[0].contains("storing is off for this run"),
@@ -540,10 +514,7 @@ fn a_read_only_cache_serves_and_stores_nothing() {
         return;
     };
     let stderr = text(&run.stderr);
-    let notices: Vec<&str> = stderr
-        .lines()
-        .filter(|l| l.starts_with("compileall: "))
-        .collect();
+    let notices = notices(&stderr);
     assert_eq!(notices.len(), 1, "{stderr}");
     assert!(notices[0].contains("Read-only file system"), "{stderr}");
     assert_as_uncached(&python, &root, &run);
@@ -667,7 +638,7 @@ fn unsafe_cache_folders_are_refused() {
     std::fs::create_dir(&with_link).unwrap();
     std::fs::create_dir(tmp.path().join("outside")).unwrap();
     std::os::unix::fs::symlink(tmp.path().join("outside"), with_link.join("pyc-v1")).unwrap();
-    let others = if libc_geteuid() == 0 {
+    let others = if own_uid() == 0 {
         let dir = tmp.path().join("others");
         std::fs::create_dir(&dir).unwrap();
         std::os::unix::fs::chown(&dir, Some(65534), Some(65534)).unwrap();
@@ -683,10 +654,7 @@ fn unsafe_cache_folders_are_refused() {
         remove_pycaches(&root);
         let run = run_in(&python, &root, Some(cache), &[]);
         let stderr = text(&run.stderr);
-        let notices: Vec<&str> = stderr
-            .lines()
-            .filter(|l| l.starts_with("compileall: "))
-            .collect();
+        let notices = notices(&stderr);
         assert_eq!(notices.len(), 1, "{stderr}");
         assert!(
             notices[0].contains(reason) && notices[0].contains("running without the cache"),
@@ -697,8 +665,8 @@ fn unsafe_cache_folders_are_refused() {
     assert!(!tmp.path().join("outside/00").exists());
 }
 
-fn libc_geteuid() -> u32 {
-    // The owner of a file this process just made.
+/// This process's user: the owner of a file it just made.
+fn own_uid() -> u32 {
     let probe = tempfile::NamedTempFile::new().unwrap();
     std::os::unix::fs::MetadataExt::uid(&probe.as_file().metadata().unwrap())
 }

@@ -4,35 +4,13 @@
 //! what real CPython wrote or accepts.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 use std::time::{Duration, SystemTime};
 
-use compileall_tests::pythons::{self, Python};
+use compileall_tests::pythons;
+use compileall_tests::runs::{cpython, ours, text};
 use compileall_tests::scenarios::{self, Tree};
 use serde_json::Value;
-
-fn ours(python: &Python, cwd: &Path, args: &[&str]) -> Output {
-    Command::new(scenarios::binary())
-        .arg("--python")
-        .arg(&python.executable)
-        .args(args)
-        .current_dir(cwd)
-        .output()
-        .unwrap()
-}
-
-fn cpython(python: &Python, cwd: &Path, args: &[&str]) -> Output {
-    Command::new(&python.executable)
-        .args(["-m", "compileall"])
-        .args(args)
-        .current_dir(cwd)
-        .output()
-        .unwrap()
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
 
 fn sample() -> Tree {
     Tree::new()
