@@ -22,7 +22,7 @@
 use std::io::Write;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::thread::JoinHandle;
 
 use bytecode::{
@@ -32,21 +32,18 @@ use bytecode::{
 use pyc_cache::{Cache, Key, KeyBuilder, Lookup, Stats, StoreError};
 
 use crate::cli::CacheRequest;
+use crate::context::process_index;
 
 /// The cache of one invocation, shared by its targets.
 pub(crate) struct RunCache {
     cache: Arc<Cache>,
-    /// This program's identity ([`Cache::program_identity`]), hashed on
-    /// another thread while the interpreter starts and the tree is walked.
-    program: Mutex<ProgramIdentity>,
+    /// The thread hashing this program ([`Cache::program_identity`])
+    /// while the interpreter starts and the tree is walked.
+    hashing: Mutex<Option<JoinHandle<std::io::Result<Key>>>>,
+    /// Its result; `None` if the program could not be read.
+    program: OnceLock<Option<Key>>,
     max_size: u64,
     notices: bool,
-}
-
-/// [`RunCache::program`]'s states.
-enum ProgramIdentity {
-    Hashing(JoinHandle<std::io::Result<Key>>),
-    Known(Option<Key>),
 }
 
 impl RunCache {
@@ -62,7 +59,8 @@ impl RunCache {
                     std::thread::spawn(move || hashing.program_identity(&std::env::current_exe()?));
                 Some(RunCache {
                     cache,
-                    program: Mutex::new(ProgramIdentity::Hashing(program)),
+                    hashing: Mutex::new(Some(program)),
+                    program: OnceLock::new(),
                     max_size: request.max_size,
                     notices,
                 })
@@ -89,13 +87,12 @@ impl RunCache {
     /// This program's identity, once hashed; `None` (said once) if it
     /// could not be read.
     fn program(&self) -> Option<Key> {
-        let mut state = self.program.lock().unwrap_or_else(|e| e.into_inner());
-        if let ProgramIdentity::Hashing(_) = &*state {
-            let ProgramIdentity::Hashing(thread) =
-                std::mem::replace(&mut *state, ProgramIdentity::Known(None))
-            else {
-                unreachable!("checked above")
-            };
+        *self.program.get_or_init(|| {
+            let thread = self
+                .hashing
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .take()?;
             let hashed = thread
                 .join()
                 .unwrap_or_else(|_| Err(std::io::Error::other("panicked")));
@@ -108,12 +105,8 @@ impl RunCache {
                     ),
                 );
             }
-            *state = ProgramIdentity::Known(hashed.ok());
-        }
-        match &*state {
-            ProgramIdentity::Known(key) => *key,
-            ProgramIdentity::Hashing(_) => None,
-        }
+            hashed.ok()
+        })
     }
 
     /// The cache itself.
@@ -359,13 +352,6 @@ impl Compiler for CachedCompiler<'_> {
 
     fn cancel(&self) {
         self.inner.cancel();
-    }
-}
-
-fn process_index(process: CompilerProcess) -> usize {
-    match process {
-        CompilerProcess::Main => 0,
-        CompilerProcess::PoolWorker => 1,
     }
 }
 

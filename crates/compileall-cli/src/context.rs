@@ -43,7 +43,8 @@ pub(crate) struct Context<'c> {
     warmed: [AtomicBool; 2],
 }
 
-fn process_index(process: CompilerProcess) -> usize {
+/// A slot per kind of compiling process, for per-kind flags.
+pub(crate) fn process_index(process: CompilerProcess) -> usize {
     match process {
         CompilerProcess::Main => 0,
         CompilerProcess::PoolWorker => 1,
