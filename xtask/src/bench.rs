@@ -264,12 +264,7 @@ fn run_scenario(
             }
         }
     }
-    let mut command = (tool.command)(python, args);
-    command
-        .current_dir(tree)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    measure(command)
+    time_run(tool, python, args, tree)
 }
 
 /// `warm-cache`: a tree without pycs, and a cache that a run over another
@@ -330,12 +325,7 @@ fn run_cache_scenario(
     }
     args.push("lib".to_owned());
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let mut command = (tool.command)(python, &args);
-    command
-        .current_dir(tree)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    measure(command)
+    time_run(tool, python, &args, tree)
 }
 
 enum Setup {
@@ -364,6 +354,16 @@ fn uninstall(lib: &Path) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Times `tool` with `args` in `tree`, its output discarded.
+fn time_run(tool: &Tool, python: &Python, args: &[&str], tree: &Path) -> Result<Measure> {
+    let mut command = (tool.command)(python, args);
+    command
+        .current_dir(tree)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    measure(command)
 }
 
 fn measure(mut command: Command) -> Result<Measure> {
