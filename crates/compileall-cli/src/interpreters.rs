@@ -18,7 +18,7 @@ use std::ffi::OsStr;
 use std::fs;
 use std::io::Write;
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 /// What the first line of a record says.
@@ -46,17 +46,9 @@ impl Records {
                 Some(Path::new(&home).join(".cache"))
             })?;
         let dir = base.join("compileall").join("interpreters");
-        fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(&dir)
-            .ok()?;
-        let meta = fs::symlink_metadata(&dir).ok()?;
-        // Our own user: the owner of our process's /proc entry.
-        let uid = fs::metadata("/proc/self").ok()?.uid();
-        let private = meta.is_dir() && meta.uid() == uid && meta.permissions().mode() & 0o022 == 0;
+        pyc_cache::private_folder(&dir).ok()?;
         let key = circumstances(python)?;
-        private.then_some(Records { dir, key })
+        Some(Records { dir, key })
     }
 
     /// The handshake recorded in these circumstances.

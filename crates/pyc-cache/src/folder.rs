@@ -104,14 +104,26 @@ pub(crate) fn prepare(dir: &Path) -> Result<PathBuf, OpenError> {
         }
     }
     let format_dir = dir.join(FORMAT_DIR);
-    inner_folder(&format_dir)?;
+    private_folder(&format_dir)?;
     Ok(format_dir)
 }
 
-/// Creates (if needed) and checks a folder inside the cache: a real
-/// folder, not a symlink, private to the user.
-pub(crate) fn inner_folder(path: &Path) -> Result<(), OpenError> {
-    create_private(path).map_err(|source| OpenError::Io {
+/// Creates `path` (and any missing parent) with mode 0700 if need be, and
+/// checks it is a real folder, not a symlink, that is the user's own and
+/// that no one else may write to: the rule for a folder inside the cache,
+/// and for any per-user folder of this program's (compileall's interpreter
+/// records).
+///
+/// ```
+/// let home = tempfile::tempdir()?;
+/// let records = home.path().join(".cache/compileall/interpreters");
+/// pyc_cache::private_folder(&records)?;
+/// std::os::unix::fs::symlink(&records, home.path().join("link"))?;
+/// assert!(pyc_cache::private_folder(&home.path().join("link")).is_err());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn private_folder(path: &Path) -> Result<(), OpenError> {
+    create_private_all(path).map_err(|source| OpenError::Io {
         path: path.to_owned(),
         source,
     })?;
@@ -129,6 +141,14 @@ pub(crate) fn inner_folder(path: &Path) -> Result<(), OpenError> {
 /// after this look at it without following links).
 fn create_private(path: &Path) -> io::Result<()> {
     match DirBuilder::new().mode(0o700).create(path) {
+        Err(err) if err.kind() == io::ErrorKind::AlreadyExists => Ok(()),
+        other => other,
+    }
+}
+
+/// [`create_private`], parents included (also 0700).
+fn create_private_all(path: &Path) -> io::Result<()> {
+    match DirBuilder::new().recursive(true).mode(0o700).create(path) {
         Err(err) if err.kind() == io::ErrorKind::AlreadyExists => Ok(()),
         other => other,
     }

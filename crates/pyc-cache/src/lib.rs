@@ -79,7 +79,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
 pub use entry::Corruption;
-pub use folder::OpenError;
+pub use folder::{OpenError, private_folder};
 pub use key::{Key, KeyBuilder};
 pub use usage::{Pruned, Usage};
 
@@ -347,7 +347,7 @@ impl Cache {
             Err(err) if err.kind() == io::ErrorKind::NotFound && !create => return Ok(()),
             _ => {}
         }
-        folder::inner_folder(&path)?;
+        folder::private_folder(&path)?;
         checked[index] = true;
         Ok(())
     }

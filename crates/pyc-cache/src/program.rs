@@ -51,7 +51,7 @@ impl Cache {
         let key = Key(*hasher.finalize().as_bytes());
         // Remembering is an optimization: a cache that cannot take it
         // still works.
-        if folder::inner_folder(&memo_dir).is_ok() {
+        if folder::private_folder(&memo_dir).is_ok() {
             let _ = atomic_file::write(&memo, key.as_bytes(), 0o600);
         }
         Ok(key)
