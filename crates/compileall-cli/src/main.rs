@@ -8,6 +8,13 @@ use std::process::ExitCode;
 use compileall_cli::cli::{Cli, Command};
 use compileall_cli::driver;
 
+/// glibc's allocator made the threads that prepare and compile wait on its
+/// arena locks and spent a tenth of a run in malloc and free; mimalloc's
+/// per-thread heaps do neither (docs/performance.md, "The allocator").
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = match Cli::try_parse_argparse_from(std::env::args_os()) {
         Ok(cli) => cli,
