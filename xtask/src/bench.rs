@@ -140,30 +140,23 @@ pub fn run(args: &BenchArgs, ours: &Path) -> Result<()> {
         for corpus_name in &corpus_names(args) {
             let pristine = work_dir.join(format!("{version}-{corpus_name}/pristine/lib"));
             let files = corpus::build(corpus_name, python, &pristine)?;
-            for scenario in &args.scenarios {
-                eprintln!(
-                    "bench: CPython {} {corpus_name} ({files} sources) {scenario}",
-                    python.full_version
-                );
-                let mut measures: Vec<Vec<Measure>> = vec![Vec::new(); tools.len()];
-                for round in 0..args.rounds {
-                    // Alternate who goes first, so neither always meets a
-                    // warmer cache.
-                    let order: Vec<usize> = if round % 2 == 0 {
-                        (0..tools.len()).collect()
-                    } else {
-                        (0..tools.len()).rev().collect()
-                    };
-                    for index in order {
-                        if !tools[index].compiles_for(python) {
-                            continue;
-                        }
-                        let tree = work_dir.join(format!("{version}-{corpus_name}/{index}"));
-                        let measure =
-                            run_scenario(scenario, &tools[index], python, &pristine, &tree, round)?;
-                        measures[index].push(measure);
-                    }
+            // Every scenario of the corpus in each round, so that a drift
+            // in the machine's speed reaches them all alike: the
+            // empty-cache row is read against the cold one.
+            let mut measures: Vec<Vec<Vec<Measure>>> =
+                vec![vec![Vec::new(); tools.len()]; args.scenarios.len()];
+            for round in 0..args.rounds {
+                for (scenario, measures) in args.scenarios.iter().zip(&mut measures) {
+                    eprintln!(
+                        "bench: CPython {} {corpus_name} ({files} sources) {scenario}, round {}",
+                        python.full_version,
+                        round + 1
+                    );
+                    let trees = work_dir.join(format!("{version}-{corpus_name}"));
+                    run_round(scenario, &tools, python, &pristine, &trees, round, measures)?;
                 }
+            }
+            for (scenario, measures) in args.scenarios.iter().zip(&measures) {
                 rows.push(Row {
                     python: python.full_version.clone(),
                     corpus: format!("{corpus_name} ({files} files)"),
@@ -176,10 +169,39 @@ pub fn run(args: &BenchArgs, ours: &Path) -> Result<()> {
             }
         }
     }
-    let table = render(&rows, &tools, args.rounds);
+    let mut table = render(&rows, &tools, args.rounds);
+    table.push_str(&render_cache_overhead(&rows, &tools));
     println!("{table}");
     if let Some(path) = &args.markdown {
         fs_err::write(path, &table)?;
+    }
+    Ok(())
+}
+
+/// One round of `scenario`: each tool that compiles for `python` once, on
+/// its own tree under `trees`, the order alternating with the round (so
+/// that neither always meets a warmer page cache).
+fn run_round(
+    scenario: &str,
+    tools: &[Tool],
+    python: &Python,
+    pristine: &Path,
+    trees: &Path,
+    round: usize,
+    measures: &mut [Vec<Measure>],
+) -> Result<()> {
+    let order: Vec<usize> = if round.is_multiple_of(2) {
+        (0..tools.len()).collect()
+    } else {
+        (0..tools.len()).rev().collect()
+    };
+    for index in order {
+        if !tools[index].compiles_for(python) {
+            continue;
+        }
+        let tree = trees.join(index.to_string());
+        let measure = run_scenario(scenario, &tools[index], python, pristine, &tree, round)?;
+        measures[index].push(measure);
     }
     Ok(())
 }
@@ -290,7 +312,8 @@ fn run_cache_scenario(
             .file_name()
             .expect("trees have names")
             .to_string_lossy();
-        let cache = tree.with_file_name(format!("{name}-cache"));
+        // One cache per scenario: the rounds of both interleave.
+        let cache = tree.with_file_name(format!("{name}-{scenario}"));
         let warm = scenario == "warm-cache";
         if (!warm || round == 0) && cache.exists() {
             fs_err::remove_dir_all(&cache)?;
@@ -501,6 +524,48 @@ struct Row {
     scenario: String,
     /// Per tool; `None` where the tool does not compile for the version.
     medians: Vec<Option<Measure>>,
+}
+
+/// For each corpus measured both cold and with an empty cache: what storing
+/// into the cache cost each tool that has one, against its own cold run.
+fn render_cache_overhead(rows: &[Row], tools: &[Tool]) -> String {
+    let pairs: Vec<(&Row, &Row)> = rows
+        .iter()
+        .filter(|row| row.scenario == "empty-cache")
+        .filter_map(|empty| {
+            let cold = rows.iter().find(|row| {
+                row.scenario == "cold" && row.python == empty.python && row.corpus == empty.corpus
+            })?;
+            Some((cold, empty))
+        })
+        .collect();
+    if pairs.is_empty() {
+        return String::new();
+    }
+    let caching: Vec<usize> = (0..tools.len()).filter(|&i| tools[i].caches).collect();
+    let mut out = String::from(
+        "\nAn empty cache against the same tool's cold run (wall time, same rounds):\n\n| CPython | corpus |",
+    );
+    for &index in &caching {
+        let _ = write!(out, " {} |", tools[index].name);
+    }
+    out.push('\n');
+    out.push_str(&"|---".repeat(2 + caching.len()));
+    out.push_str("|\n");
+    for (cold, empty) in pairs {
+        let _ = write!(out, "| {} | {} |", cold.python, cold.corpus);
+        for &index in &caching {
+            match (cold.medians[index], empty.medians[index]) {
+                (Some(cold), Some(empty)) => {
+                    let change = empty.wall.as_secs_f64() / cold.wall.as_secs_f64() - 1.0;
+                    let _ = write!(out, " {:+.1}% |", change * 100.0);
+                }
+                _ => out.push_str(" – |"),
+            }
+        }
+        out.push('\n');
+    }
+    out
 }
 
 fn render(rows: &[Row], tools: &[Tool], rounds: usize) -> String {
