@@ -138,7 +138,8 @@ pub fn run(args: &BenchArgs, ours: &Path) -> Result<()> {
             bail!("CPython {version} is not provisioned; run `cargo xtask pythons`");
         };
         for corpus_name in &corpus_names(args) {
-            let pristine = work_dir.join(format!("{version}-{corpus_name}/pristine/lib"));
+            let trees = work_dir.join(format!("{version}-{corpus_name}"));
+            let pristine = trees.join("pristine/lib");
             let files = corpus::build(corpus_name, python, &pristine)?;
             // Every scenario of the corpus in each round, so that a drift
             // in the machine's speed reaches them all alike: the
@@ -152,7 +153,6 @@ pub fn run(args: &BenchArgs, ours: &Path) -> Result<()> {
                         python.full_version,
                         round + 1
                     );
-                    let trees = work_dir.join(format!("{version}-{corpus_name}"));
                     run_round(scenario, &tools, python, &pristine, &trees, round, measures)?;
                 }
             }
