@@ -11,12 +11,18 @@
 //! marshal    u32 length + bytes: marshal.dumps(code)
 //! stderr     u32 length + bytes: what the compiler wrote to stderr
 //! names      u32 count, then u32 offset each: where stderr names the file
-//! checksum   32 bytes: BLAKE3 of everything before it
+//! checksum   16 bytes: XXH3-128 of everything before it
 //! ```
 //!
 //! All integers are little-endian. An entry that fails any check is
 //! [`Corruption`], never a panic.
+//!
+//! The checksum is there to catch damage (a torn write, a flipped bit), not
+//! a forger: anyone who may write in the private cache folder may write any
+//! checksum. So it is XXH3, an order of magnitude faster than a
+//! cryptographic hash, which every stored and every read entry pays for.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::ops::Range;
 
@@ -25,17 +31,19 @@ use pymarshal::retarget::Located;
 use crate::key::Key;
 
 const MAGIC: &[u8; 8] = b"PYCCACHE";
-const FORMAT: u32 = 1;
-const CHECKSUM_LEN: usize = 32;
+/// Format 1 had a BLAKE3 checksum.
+const FORMAT: u32 = 2;
+const CHECKSUM_LEN: usize = 16;
 
-/// A decoded entry.
+/// An entry, borrowing its bytes: from the caller when stored, from the
+/// entry file when read (a hit copies them once, into the pyc's bytes).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct Entry {
-    pub origin: String,
+pub(crate) struct Entry<'b> {
+    pub origin: Cow<'b, str>,
     pub located: Located,
-    pub marshal: Vec<u8>,
+    pub marshal: &'b [u8],
     /// The compiler's warnings, and where they name the file.
-    pub stderr: Vec<u8>,
+    pub stderr: &'b [u8],
     pub stderr_names: Vec<usize>,
 }
 
@@ -73,7 +81,7 @@ impl fmt::Display for Corruption {
 }
 
 /// The entry's bytes, checksum included.
-pub(crate) fn encode(key: &Key, entry: &Entry) -> Vec<u8> {
+pub(crate) fn encode(key: &Key, entry: &Entry<'_>) -> Vec<u8> {
     let filename = entry.located.filename().as_bytes();
     let mut out = Vec::with_capacity(entry.marshal.len() + filename.len() + 128);
     out.extend_from_slice(MAGIC);
@@ -93,23 +101,22 @@ pub(crate) fn encode(key: &Key, entry: &Entry) -> Vec<u8> {
         out.extend_from_slice(&(span.end as u32).to_le_bytes());
     }
     out.extend_from_slice(&(entry.marshal.len() as u32).to_le_bytes());
-    out.extend_from_slice(&entry.marshal);
+    out.extend_from_slice(entry.marshal);
     out.extend_from_slice(&(entry.stderr.len() as u32).to_le_bytes());
-    out.extend_from_slice(&entry.stderr);
+    out.extend_from_slice(entry.stderr);
     out.extend_from_slice(&(entry.stderr_names.len() as u32).to_le_bytes());
     for &at in &entry.stderr_names {
         out.extend_from_slice(&(at as u32).to_le_bytes());
     }
     let length = (out.len() + CHECKSUM_LEN) as u32;
     out[length_at..length_at + 4].copy_from_slice(&length.to_le_bytes());
-    let checksum = blake3::hash(&out);
-    out.extend_from_slice(checksum.as_bytes());
+    out.extend_from_slice(&checksum(&out));
     out
 }
 
 /// Reads an entry back, checking its checksum and that it was stored under
 /// `key`.
-pub(crate) fn decode(key: &Key, bytes: &[u8]) -> Result<Entry, Corruption> {
+pub(crate) fn decode<'b>(key: &Key, bytes: &'b [u8]) -> Result<Entry<'b>, Corruption> {
     if bytes.len() < MAGIC.len() + 8 || &bytes[..MAGIC.len()] != MAGIC {
         return Err(Corruption::Foreign);
     }
@@ -126,21 +133,21 @@ pub(crate) fn decode(key: &Key, bytes: &[u8]) -> Result<Entry, Corruption> {
     let Some(body_len) = bytes.len().checked_sub(CHECKSUM_LEN) else {
         return Err(Corruption::Truncated);
     };
-    let (body, checksum) = bytes.split_at(body_len);
+    let (body, checksum_read) = bytes.split_at(body_len);
     let mut reader = Reader {
         bytes: body,
         pos: header.pos,
     };
-    if blake3::hash(body).as_bytes() != checksum {
+    if checksum(body) != checksum_read {
         return Err(Corruption::Checksum);
     }
     if reader.take(32)? != key.as_bytes() {
         return Err(Corruption::WrongKey);
     }
     let origin_len = usize::from(reader.u16()?);
-    let origin = reader.text(origin_len)?;
+    let origin = Cow::Borrowed(reader.text(origin_len)?);
     let filename_len = reader.u32()? as usize;
-    let filename = reader.text(filename_len)?;
+    let filename = reader.text(filename_len)?.to_owned();
     let interned = reader.take(1)?[0] != 0;
     let count = reader.u32()? as usize;
     let mut spans: Vec<Range<usize>> = Vec::with_capacity(count.min(1024));
@@ -148,9 +155,9 @@ pub(crate) fn decode(key: &Key, bytes: &[u8]) -> Result<Entry, Corruption> {
         spans.push(reader.u32()? as usize..reader.u32()? as usize);
     }
     let marshal_len = reader.u32()? as usize;
-    let marshal = reader.take(marshal_len)?.to_vec();
+    let marshal = reader.take(marshal_len)?;
     let stderr_len = reader.u32()? as usize;
-    let stderr = reader.take(stderr_len)?.to_vec();
+    let stderr = reader.take(stderr_len)?;
     let names = reader.u32()? as usize;
     let mut stderr_names = Vec::with_capacity(names.min(1024));
     for _ in 0..names {
@@ -160,8 +167,8 @@ pub(crate) fn decode(key: &Key, bytes: &[u8]) -> Result<Entry, Corruption> {
         return Err(Corruption::Truncated);
     }
     let located = Located::from_parts(filename, spans, interned).ok_or(Corruption::Spans)?;
-    if !located.matches(&marshal)
-        || !crate::stderr::matches(&stderr, &stderr_names, located.filename())
+    if !located.matches(marshal)
+        || !crate::stderr::matches(stderr, &stderr_names, located.filename())
     {
         return Err(Corruption::Spans);
     }
@@ -172,6 +179,10 @@ pub(crate) fn decode(key: &Key, bytes: &[u8]) -> Result<Entry, Corruption> {
         stderr,
         stderr_names,
     })
+}
+
+fn checksum(bytes: &[u8]) -> [u8; CHECKSUM_LEN] {
+    twox_hash::XxHash3_128::oneshot(bytes).to_le_bytes()
 }
 
 struct Reader<'b> {
@@ -197,8 +208,8 @@ impl<'b> Reader<'b> {
         Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
     }
 
-    fn text(&mut self, n: usize) -> Result<String, Corruption> {
-        String::from_utf8(self.take(n)?.to_vec()).map_err(|_| Corruption::Foreign)
+    fn text(&mut self, n: usize) -> Result<&'b str, Corruption> {
+        std::str::from_utf8(self.take(n)?).map_err(|_| Corruption::Foreign)
     }
 }
 
@@ -214,12 +225,12 @@ mod tests {
         \x00\x00\x00\x01\x00\x00\x00s\n\x00\x00\x00\xf0\x03\x01\x01\x01\xd8\x04\x05\x82\x01r\
         \x05\x00\x00\x00";
 
-    fn entry() -> Entry {
+    fn entry() -> Entry<'static> {
         Entry {
             origin: "native".into(),
             located: pymarshal::retarget::locate(DUMPED).unwrap(),
-            marshal: DUMPED.to_vec(),
-            stderr: b"e.py:1: SyntaxWarning: x\n".to_vec(),
+            marshal: DUMPED,
+            stderr: b"e.py:1: SyntaxWarning: x\n",
             stderr_names: vec![0],
         }
     }

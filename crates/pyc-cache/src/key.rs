@@ -23,18 +23,16 @@ impl Key {
         &self.0
     }
 
-    /// The bucket folder name: the first byte in hex.
-    pub(crate) fn bucket(&self) -> String {
-        format!("{:02x}", self.0[0])
+    /// The key in hex (an entry's file name; the first two digits name its
+    /// bucket folder).
+    pub(crate) fn to_hex(self) -> impl std::ops::Deref<Target = str> {
+        blake3::Hash::from_bytes(self.0).to_hex()
     }
 }
 
 impl fmt::Display for Key {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for byte in self.0 {
-            write!(f, "{byte:02x}")?;
-        }
-        Ok(())
+        f.write_str(&self.to_hex())
     }
 }
 

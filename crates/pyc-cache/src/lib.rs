@@ -42,7 +42,7 @@
 //!   storing the same entry both succeed, the last rename wins. No lock is
 //!   taken on the way to a compile.
 //! - **Checked.** Every entry carries the key it was stored under and a
-//!   BLAKE3 checksum; a damaged, truncated or foreign entry is reported
+//!   checksum; a damaged, truncated or foreign entry is reported
 //!   ([`Lookup::Corrupt`]) and replaced by the next [`Cache::put`].
 //! - **Private.** The folder is created with mode 0700; a folder another
 //!   user owns or others may write to is refused ([`OpenError`]), and so
@@ -226,12 +226,18 @@ impl Cache {
         if !self.usable.load(Ordering::Relaxed) {
             return self.miss(Lookup::Miss);
         }
+        let file = match open_entry(&self.entry_path(key)) {
+            Ok(Some(file)) => file,
+            Ok(None) => return self.miss(Lookup::Miss),
+            Err(corruption) => return self.corrupt(corruption),
+        };
+        // Nothing is read (or refreshed) before the bucket is known to be
+        // the cache's own folder, not a symlink leading out of it.
         if let Err(err) = self.bucket(key, false) {
             return self.miss(self.unsafe_found(err));
         }
-        let bytes = match read_entry(&self.entry_path(key)) {
-            Ok(Some(bytes)) => bytes,
-            Ok(None) => return self.miss(Lookup::Miss),
+        let bytes = match read_entry(file) {
+            Ok(bytes) => bytes,
             Err(corruption) => return self.corrupt(corruption),
         };
         let entry = match entry::decode(key, &bytes) {
@@ -243,19 +249,18 @@ impl Cache {
         if !warnings_fit {
             return self.miss(Lookup::Miss);
         }
+        self.hits.fetch_add(1, Ordering::Relaxed);
         if old == filename {
-            self.hits.fetch_add(1, Ordering::Relaxed);
             return Lookup::Hit(Hit {
-                marshal: entry.marshal,
-                origin: entry.origin,
-                stderr: entry.stderr,
+                marshal: entry.marshal.to_vec(),
+                origin: entry.origin.into_owned(),
+                stderr: entry.stderr.to_vec(),
             });
         }
-        self.hits.fetch_add(1, Ordering::Relaxed);
-        let stderr = stderr::retarget(&entry.stderr, &entry.stderr_names, old.len(), filename);
+        let stderr = stderr::retarget(entry.stderr, &entry.stderr_names, old.len(), filename);
         Lookup::Hit(Hit {
-            marshal: entry.located.retarget(&entry.marshal, filename),
-            origin: entry.origin,
+            marshal: entry.located.retarget(entry.marshal, filename),
+            origin: entry.origin.into_owned(),
             stderr,
         })
     }
@@ -273,12 +278,12 @@ impl Cache {
         if !self.storing.load(Ordering::Relaxed) || !self.usable.load(Ordering::Relaxed) {
             return Err(StoreError::Off);
         }
-        let located = pymarshal::retarget::locate(marshal).map_err(StoreError::NotRetargetable)?;
-        let stderr_names = match stderr {
-            [] => Vec::new(),
-            text => stderr::locate_names(text, located.filename())
-                .ok_or(StoreError::StderrNotRetargetable)?,
-        };
+        let bytes = encode_entry(key, marshal, origin, stderr)?;
+        self.write(key, &bytes)
+    }
+
+    /// Writes an entry file into its bucket.
+    fn write(&self, key: &Key, bytes: &[u8]) -> Result<(), StoreError> {
         match self.bucket(key, true) {
             Ok(()) => {}
             Err(OpenError::Io { source, .. }) => return Err(self.write_failed(source)),
@@ -289,15 +294,7 @@ impl Cache {
                 });
             }
         }
-        let entry = Entry {
-            origin: origin.to_owned(),
-            located,
-            marshal: marshal.to_vec(),
-            stderr: stderr.to_vec(),
-            stderr_names,
-        };
-        let bytes = entry::encode(key, &entry);
-        match atomic_file::write(&self.entry_path(key), &bytes, 0o600) {
+        match atomic_file::write(&self.entry_path(key), bytes, 0o600) {
             Ok(()) => {
                 self.stores.fetch_add(1, Ordering::Relaxed);
                 self.stored_bytes
@@ -332,23 +329,34 @@ impl Cache {
     }
 
     fn entry_path(&self, key: &Key) -> PathBuf {
-        self.format_dir.join(key.bucket()).join(key.to_string())
+        let hex = key.to_hex();
+        let mut path =
+            PathBuf::with_capacity(self.format_dir.as_os_str().len() + 2 + hex.len() + 2);
+        path.push(&self.format_dir);
+        path.push(&hex[..2]);
+        path.push(&*hex);
+        path
     }
 
     /// Checks the key's bucket once per run (creating it when storing).
     fn bucket(&self, key: &Key, create: bool) -> Result<(), OpenError> {
         let index = usize::from(key.as_bytes()[0]);
-        let mut checked = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
-        if checked[index] {
+        let checked =
+            |buckets: &Mutex<[bool; 256]>| buckets.lock().unwrap_or_else(|e| e.into_inner())[index];
+        if checked(&self.buckets) {
             return Ok(());
         }
-        let path = self.format_dir.join(key.bucket());
-        match fs::symlink_metadata(&path) {
-            Err(err) if err.kind() == io::ErrorKind::NotFound && !create => return Ok(()),
-            _ => {}
+        // Not under the lock: two threads may both check (or create) the
+        // same bucket, which is harmless; one waiting on the other's
+        // system calls is not.
+        let path = self.format_dir.join(&key.to_hex()[..2]);
+        if !create
+            && fs::symlink_metadata(&path).is_err_and(|err| err.kind() == io::ErrorKind::NotFound)
+        {
+            return Ok(());
         }
         folder::private_folder(&path)?;
-        checked[index] = true;
+        self.buckets.lock().unwrap_or_else(|e| e.into_inner())[index] = true;
         Ok(())
     }
 
@@ -378,6 +386,30 @@ impl Cache {
     }
 }
 
+/// The bytes of the entry file for `marshal` compiled with `stderr`, if
+/// it can be re-targeted.
+fn encode_entry(
+    key: &Key,
+    marshal: &[u8],
+    origin: &str,
+    stderr: &[u8],
+) -> Result<Vec<u8>, StoreError> {
+    let located = pymarshal::retarget::locate(marshal).map_err(StoreError::NotRetargetable)?;
+    let stderr_names = match stderr {
+        [] => Vec::new(),
+        text => stderr::locate_names(text, located.filename())
+            .ok_or(StoreError::StderrNotRetargetable)?,
+    };
+    let entry = Entry {
+        origin: origin.into(),
+        located,
+        marshal,
+        stderr,
+        stderr_names,
+    };
+    Ok(entry::encode(key, &entry))
+}
+
 /// Whether the format folder has a bucket (entries are only ever stored in
 /// one).
 fn has_buckets(format_dir: &Path) -> bool {
@@ -394,22 +426,24 @@ fn turns_storing_off(err: &io::Error) -> bool {
     )
 }
 
-/// An entry file's bytes; `None` if there is none. Links are not
-/// followed, and only the user's own regular files are read. A hit
-/// refreshes its modification time (the least-recently-used order).
-fn read_entry(path: &Path) -> Result<Option<Vec<u8>>, Corruption> {
-    let mut file = match OpenOptions::new()
+/// The entry file at `path`, opened without following a link (nor
+/// waiting, should it be a FIFO); `None` if there is none.
+fn open_entry(path: &Path) -> Result<Option<File>, Corruption> {
+    match OpenOptions::new()
         .read(true)
-        .custom_flags(libc::O_NOFOLLOW)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
         .open(path)
     {
-        Ok(file) => file,
-        Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(err) if err.raw_os_error() == Some(libc::ELOOP) => {
-            return Err(Corruption::NotOwnFile);
-        }
-        Err(err) => return Err(Corruption::Unreadable(err.to_string())),
-    };
+        Ok(file) => Ok(Some(file)),
+        Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(err) if err.raw_os_error() == Some(libc::ELOOP) => Err(Corruption::NotOwnFile),
+        Err(err) => Err(Corruption::Unreadable(err.to_string())),
+    }
+}
+
+/// An entry file's bytes, if it is the user's own regular file. A hit
+/// refreshes its modification time (the least-recently-used order).
+fn read_entry(mut file: File) -> Result<Vec<u8>, Corruption> {
     let meta = file
         .metadata()
         .map_err(|err| Corruption::Unreadable(err.to_string()))?;
@@ -423,7 +457,7 @@ fn read_entry(path: &Path) -> Result<Option<Vec<u8>>, Corruption> {
         .read_to_end(&mut bytes)
         .map_err(|err| Corruption::Unreadable(err.to_string()))?;
     refresh(&file, &meta);
-    Ok(Some(bytes))
+    Ok(bytes)
 }
 
 fn refresh(file: &File, meta: &fs::Metadata) {

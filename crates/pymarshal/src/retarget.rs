@@ -96,7 +96,6 @@ pub fn locate(data: &[u8]) -> Result<Located, LocateError> {
         refs: 0,
         filename: None,
         spans: Vec::new(),
-        foreign_refs: Vec::new(),
     };
     scan.object(0, Slot::Other)?;
     if scan.pos != data.len() {
@@ -105,12 +104,6 @@ pub fn locate(data: &[u8]) -> Result<Located, LocateError> {
     let Some(name) = scan.filename else {
         return Err(LocateError::Shared);
     };
-    if name
-        .index
-        .is_some_and(|index| scan.foreign_refs.contains(&index))
-    {
-        return Err(LocateError::Shared);
-    }
     Ok(Located {
         spans: scan.spans,
         filename: name.text,
@@ -228,8 +221,6 @@ struct Scan<'d> {
     refs: u32,
     filename: Option<Name>,
     spans: Vec<Range<usize>>,
-    /// Indices referred to from outside a `co_filename`.
-    foreign_refs: Vec<u32>,
 }
 
 impl<'d> Scan<'d> {
@@ -307,10 +298,14 @@ impl<'d> Scan<'d> {
             }
             REF => {
                 let target = u32::try_from(self.long()?).map_err(|_| self.malformed())?;
-                match (slot, &self.filename) {
-                    (Slot::Filename, Some(name)) if name.index == Some(target) => {}
-                    (Slot::Filename, _) => return Err(LocateError::Shared),
-                    (Slot::Other, _) => self.foreign_refs.push(target),
+                // A reference only reaches back, to an object already
+                // written: one to the name's index comes after the name.
+                let to_name = self
+                    .filename
+                    .as_ref()
+                    .is_some_and(|name| name.index == Some(target));
+                if to_name != (slot == Slot::Filename) {
+                    return Err(LocateError::Shared);
                 }
             }
             SMALL_TUPLE => {
