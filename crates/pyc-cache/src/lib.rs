@@ -226,16 +226,18 @@ impl Cache {
         if !self.usable.load(Ordering::Relaxed) {
             return self.miss(Lookup::Miss);
         }
+        // Nothing is opened before the bucket is known to be the cache's
+        // own folder, not a symlink leading out of it.
+        match self.bucket(key, false) {
+            Ok(true) => {}
+            Ok(false) => return self.miss(Lookup::Miss),
+            Err(err) => return self.miss(self.unsafe_found(err)),
+        }
         let file = match open_entry(&self.entry_path(key)) {
             Ok(Some(file)) => file,
             Ok(None) => return self.miss(Lookup::Miss),
             Err(corruption) => return self.corrupt(corruption),
         };
-        // Nothing is read (or refreshed) before the bucket is known to be
-        // the cache's own folder, not a symlink leading out of it.
-        if let Err(err) = self.bucket(key, false) {
-            return self.miss(self.unsafe_found(err));
-        }
         let bytes = match read_entry(file) {
             Ok(bytes) => bytes,
             Err(corruption) => return self.corrupt(corruption),
@@ -285,7 +287,8 @@ impl Cache {
     /// Writes an entry file into its bucket.
     fn write(&self, key: &Key, bytes: &[u8]) -> Result<(), StoreError> {
         match self.bucket(key, true) {
-            Ok(()) => {}
+            Ok(true) => {}
+            Ok(false) => return Err(StoreError::Off),
             Err(OpenError::Io { source, .. }) => return Err(self.write_failed(source)),
             Err(err) => {
                 return Err(match self.unsafe_found(err) {
@@ -338,13 +341,14 @@ impl Cache {
         path
     }
 
-    /// Checks the key's bucket once per run (creating it when storing).
-    fn bucket(&self, key: &Key, create: bool) -> Result<(), OpenError> {
+    /// Checks the key's bucket once per run (creating it when storing);
+    /// whether there is one.
+    fn bucket(&self, key: &Key, create: bool) -> Result<bool, OpenError> {
         let index = usize::from(key.as_bytes()[0]);
         let checked =
             |buckets: &Mutex<[bool; 256]>| buckets.lock().unwrap_or_else(|e| e.into_inner())[index];
         if checked(&self.buckets) {
-            return Ok(());
+            return Ok(true);
         }
         // Not under the lock: two threads may both check (or create) the
         // same bucket, which is harmless; one waiting on the other's
@@ -353,11 +357,12 @@ impl Cache {
         if !create
             && fs::symlink_metadata(&path).is_err_and(|err| err.kind() == io::ErrorKind::NotFound)
         {
-            return Ok(());
+            // No bucket, so no entry: the lookup needs nothing more.
+            return Ok(false);
         }
         folder::private_folder(&path)?;
         self.buckets.lock().unwrap_or_else(|e| e.into_inner())[index] = true;
-        Ok(())
+        Ok(true)
     }
 
     fn unsafe_found(&self, err: OpenError) -> Lookup {
