@@ -74,7 +74,6 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read};
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
@@ -95,7 +94,7 @@ pub struct Cache {
     dir: PathBuf,
     format_dir: PathBuf,
     /// Buckets found safe (or created) in this run.
-    buckets: Mutex<[bool; 256]>,
+    buckets: [AtomicBool; 256],
     /// Cleared when storing failed for lack of space or permission.
     storing: AtomicBool,
     /// Cleared when the cache turned out unsafe mid-run.
@@ -195,7 +194,7 @@ impl Cache {
         Ok(Cache {
             dir: dir.to_owned(),
             format_dir,
-            buckets: Mutex::new([false; 256]),
+            buckets: std::array::from_fn(|_| AtomicBool::new(false)),
             storing: AtomicBool::new(true),
             usable: AtomicBool::new(true),
             hits: AtomicU64::new(0),
@@ -333,26 +332,18 @@ impl Cache {
 
     fn entry_path(&self, key: &Key) -> PathBuf {
         let hex = key.to_hex();
-        let mut path =
-            PathBuf::with_capacity(self.format_dir.as_os_str().len() + 2 + hex.len() + 2);
-        path.push(&self.format_dir);
-        path.push(&hex[..2]);
-        path.push(&*hex);
-        path
+        self.format_dir.join(&hex[..2]).join(&*hex)
     }
 
     /// Checks the key's bucket once per run (creating it when storing);
     /// whether there is one.
     fn bucket(&self, key: &Key, create: bool) -> Result<bool, OpenError> {
-        let index = usize::from(key.as_bytes()[0]);
-        let checked =
-            |buckets: &Mutex<[bool; 256]>| buckets.lock().unwrap_or_else(|e| e.into_inner())[index];
-        if checked(&self.buckets) {
+        let checked = &self.buckets[usize::from(key.as_bytes()[0])];
+        if checked.load(Ordering::Relaxed) {
             return Ok(true);
         }
-        // Not under the lock: two threads may both check (or create) the
-        // same bucket, which is harmless; one waiting on the other's
-        // system calls is not.
+        // Two threads may both check (or create) the same bucket, which is
+        // harmless; one waiting on the other's system calls would not be.
         let path = self.format_dir.join(&key.to_hex()[..2]);
         if !create
             && fs::symlink_metadata(&path).is_err_and(|err| err.kind() == io::ErrorKind::NotFound)
@@ -361,7 +352,7 @@ impl Cache {
             return Ok(false);
         }
         folder::private_folder(&path)?;
-        self.buckets.lock().unwrap_or_else(|e| e.into_inner())[index] = true;
+        checked.store(true, Ordering::Relaxed);
         Ok(true)
     }
 

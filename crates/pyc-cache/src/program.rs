@@ -155,16 +155,9 @@ mod tests {
     /// with bytes in the file starts and ends.
     fn elf_program() -> (Vec<u8>, u64, u64) {
         let bytes = fs::read(std::env::current_exe().unwrap()).unwrap();
-        let header = elf::FileHeader64::<Endianness>::parse(&*bytes).unwrap();
-        let endian = header.endian().unwrap();
-        let (offset, len) = header
-            .program_headers(endian, &*bytes)
-            .unwrap()
-            .iter()
-            .filter(|segment| segment.p_type(endian) == elf::PT_LOAD)
-            .map(|segment| segment.file_range(endian))
-            .find(|&(_, len)| len > 0)
-            .unwrap();
+        let head = &bytes[..HEADERS_READ as usize];
+        let (_, segments) = loaded_parts::<elf::FileHeader64<Endianness>>(head).unwrap();
+        let (offset, len) = segments.into_iter().find(|&(_, len)| len > 0).unwrap();
         (bytes, offset, len)
     }
 
